@@ -1,0 +1,1 @@
+"""ecg12: a 12-lead ECG estimated from Lead I."""

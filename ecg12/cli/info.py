@@ -1,0 +1,57 @@
+"""``ecg12 info``: what a recording holds and whether its Lead I is fit for reconstruction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ecg12.errors import InputError
+from ecg12.quality import check_lead
+from ecg12.readers import Recording, read_recording, select_lead
+
+#: info judges any lead of at least one second; reconstruct applies its model's window.
+MIN_SECONDS = 1.0
+
+
+@click.command("info")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--lead", default=None, help="Channel to check instead of Lead I.")
+@click.option("--fs", type=float, default=None, help="Sampling rate (Hz) for files without one.")
+def command(input_path: Path, lead: str | None, fs: float | None) -> None:
+    """Show the format, rate, channels and Lead I quality of INPUT."""
+    console = Console(highlight=False)
+    try:
+        rec = read_recording(input_path, fs=fs)
+        console.print(_recording_table(rec))
+        x, name = select_lead(rec, lead)
+        report = check_lead(x, rec.fs, rec.source, min_samples=round(MIN_SECONDS * rec.fs))
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+    quality = Table(title="Lead quality", show_header=False, title_justify="left")
+    quality.add_row("channel", Text(name))
+    quality.add_row("amplitude (p1-p99)", f"{report.amplitude_mv:.3f} mV")
+    quality.add_row("noise ratio (>40 Hz)", f"{report.noise_ratio:.1%}")
+    quality.add_row("missing samples", f"{report.nan_fraction:.2%}")
+    quality.add_row("clipped samples", f"{report.clipped_fraction:.2%}")
+    console.print(quality)
+    for warning in report.warnings:
+        console.print(Text.assemble(("warning: ", "yellow"), warning))
+    if not report.warnings:
+        console.print("[green]no quality warnings[/green]")
+
+
+def _recording_table(rec: Recording) -> Table:
+    table = Table(title="Recording", show_header=False, title_justify="left")
+    table.add_row("file", Text(rec.source))
+    table.add_row("format", rec.format)
+    table.add_row("rate", f"{rec.fs:g} Hz")
+    table.add_row("duration", f"{rec.duration_s:.2f} s ({rec.signal.shape[0]} samples)")
+    channels = ", ".join(f"{n} [{u}]" for n, u in zip(rec.sig_name, rec.units))
+    table.add_row("channels", Text(f"{len(rec.sig_name)}: {channels}"))
+    return table

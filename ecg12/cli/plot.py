@@ -1,0 +1,45 @@
+"""``ecg12 plot``: print a 12-lead WFDB record as a clinical ECG (png, pdf or svg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ecg12.errors import Ecg12Error
+from ecg12.plot import FORMATS, plot_12lead, read_12lead, record_path
+
+
+@click.command("plot")
+@click.argument("record", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Output file; the format follows its suffix ({', '.join(FORMATS)}).")
+@click.option("--compare", "reference", type=click.Path(dir_okay=False, path_type=Path),
+              help="A real 12-lead record to overlay (e.g. the ECG a reconstruction came from).")
+@click.option("--start", type=float, default=0.0, show_default=True,
+              help="Seconds into the record where the 10 s printout starts.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--title", help="Title printed above the grid (default: the record name).")
+def command(
+    record: Path, output: Path, reference: Path | None, start: float, overwrite: bool,
+    title: str | None,
+) -> None:
+    """Plot RECORD (any 12-lead WFDB record: ours, PTB-XL, CinC, PTB) at 25 mm/s, 10 mm/mV."""
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    if output.exists() and not overwrite:
+        err.print(f"error: {output} exists; pass --overwrite to replace it", markup=False)
+        raise SystemExit(1)
+    name = record_path(record).name
+    try:
+        signal, fs = read_12lead(record)
+        compare, compare_fs = read_12lead(reference) if reference else (None, None)
+        plot_12lead(
+            signal, fs, output, compare=compare, compare_fs=compare_fs, start_s=start,
+            title=title or name,
+            labels=(name, record_path(reference).name if reference else ""),
+        )
+    except (Ecg12Error, ValueError, OSError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise SystemExit(1) from None
+    Console(soft_wrap=True, highlight=False).print(f"wrote {output}", markup=False)

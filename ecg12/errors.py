@@ -1,0 +1,22 @@
+"""Exceptions ecg12 raises for problems a user can fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class Ecg12Error(Exception):
+    """Base class for every error ecg12 raises on purpose."""
+
+
+class InputError(Ecg12Error, ValueError):
+    """An input recording cannot be used; the message names the file and the problem."""
+
+    def __init__(self, problem: str, source: str | Path | None = None) -> None:
+        self.problem = problem
+        self.source = None if source is None else str(source)
+        super().__init__(f"{self.source}: {problem}" if self.source else problem)
+
+
+class ModelError(Ecg12Error):
+    """A model cannot be found, fetched, verified or run."""

@@ -1,0 +1,115 @@
+"""Signal conditioning shared by inference and training, so the two can never drift apart.
+
+Every number comes from a model card's ``preprocessing`` block (:class:`PreprocessSpec`);
+nothing here is specific to one model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """How a model expects its input: rate, window, pass band and amplitude scale.
+
+    ``scale_mv`` is the fixed number of mV per model unit. A fixed scale (rather than per-record
+    standardisation) keeps the patient's own amplitude visible to the model and makes the output
+    invertible to mV from nothing but the card.
+    """
+
+    fs: float
+    window: int
+    stride: int
+    highpass_hz: float
+    lowpass_hz: float | None
+    scale_mv: float = 1.0
+    filter_order: int = 2
+
+    def __post_init__(self) -> None:
+        if self.fs <= 0 or self.window <= 0 or not 0 < self.stride <= self.window:
+            raise ValueError(f"invalid preprocessing spec: {self}")
+        if self.lowpass_hz is not None and not self.highpass_hz < self.lowpass_hz < self.fs / 2:
+            raise ValueError(f"pass band must lie below Nyquist ({self.fs / 2} Hz): {self}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def window_seconds(self) -> float:
+        return self.window / self.fs
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.ndarray:
+    """Resample with a polyphase FIR filter (anti-aliased, linear phase).
+
+    The rate ratio is approximated by a fraction with denominator <= 1000, i.e. to within
+    0.1 % for awkward rates such as 511.3 Hz.
+    """
+    if fs_in <= 0 or fs_out <= 0:
+        raise ValueError(f"sampling rates must be positive, got {fs_in} -> {fs_out}")
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    if ratio == 1:
+        return np.asarray(x, dtype=np.float64).copy()
+    return signal.resample_poly(
+        np.asarray(x, dtype=np.float64), ratio.numerator, ratio.denominator, axis=axis
+    )
+
+
+def _filtfilt(sos: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    # Reflecting the ends (padtype 'odd') over up to 3 s avoids start-up transients on short records.
+    padlen = min(x.shape[axis] - 1, 3 * max(sos.shape[0] * 6, 1) * 100)
+    return signal.sosfiltfilt(sos, x, axis=axis, padtype="odd", padlen=padlen)
+
+
+def bandpass(
+    x: np.ndarray, fs: float, highpass_hz: float, lowpass_hz: float | None,
+    order: int = 2, axis: int = 0,
+) -> np.ndarray:
+    """Zero-phase Butterworth band-pass (high-pass only when ``lowpass_hz`` is None).
+
+    The high-pass removes baseline wander; zero phase keeps ST segments and wave timing intact.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if lowpass_hz is None:
+        sos = signal.butter(order, highpass_hz, btype="highpass", fs=fs, output="sos")
+    else:
+        sos = signal.butter(order, [highpass_hz, lowpass_hz], btype="bandpass", fs=fs, output="sos")
+    return _filtfilt(sos, x, axis)
+
+
+def notch(x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0) -> np.ndarray:
+    """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch."""
+    if freq_hz >= fs / 2:
+        return np.asarray(x, dtype=np.float64)
+    b, a = signal.iirnotch(freq_hz, quality, fs=fs)
+    return _filtfilt(signal.tf2sos(b, a), np.asarray(x, dtype=np.float64), axis)
+
+
+def preprocess(
+    x: np.ndarray, fs: float, spec: PreprocessSpec, notch_hz: float | None = None, axis: int = 0
+) -> np.ndarray:
+    """Bring a recording in mV to the model's rate, band and scale (float32, model units).
+
+    Works on one lead (1-D) or many (``axis`` is time), so training can condition all twelve
+    target leads exactly as inference conditions Lead I.
+    """
+    y = resample(x, fs, spec.fs, axis=axis)
+    if notch_hz:
+        y = notch(y, spec.fs, notch_hz, axis=axis)
+    y = bandpass(y, spec.fs, spec.highpass_hz, spec.lowpass_hz, spec.filter_order, axis=axis)
+    return (y / spec.scale_mv).astype(np.float32)
+
+
+def to_millivolts(y: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """Invert :func:`preprocess`'s scaling: model units back to mV."""
+    return (np.asarray(y, dtype=np.float32) * np.float32(spec.scale_mv)).astype(np.float32)

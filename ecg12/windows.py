@@ -1,0 +1,57 @@
+"""Cut a long signal into model windows and join the predictions without seams."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def window_starts(n: int, window: int, stride: int) -> np.ndarray:
+    """Start indices covering ``n`` samples; the last window is aligned to the end."""
+    if n < window:
+        raise ValueError(f"signal of {n} samples is shorter than one window ({window})")
+    starts = list(range(0, n - window + 1, stride))
+    if starts[-1] != n - window:
+        starts.append(n - window)
+    return np.asarray(starts, dtype=np.int64)
+
+
+def split(x: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """(n,) -> (windows, window), overlapping by ``window - stride`` samples."""
+    starts = window_starts(len(x), window, stride)
+    return np.stack([x[s : s + window] for s in starts]).astype(np.float32)
+
+
+def crossfade_weights(window: int, stride: int) -> np.ndarray:
+    """Per-sample weight of one window: a raised-cosine ramp over each overlap, flat between.
+
+    The edges of a window see the least context and are the least reliable; ramping them down
+    where a neighbour overlaps gives a seamless, smooth hand-over.
+    """
+    overlap = window - stride
+    w = np.ones(window, dtype=np.float64)
+    if overlap > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
+        w[:overlap] = ramp
+        w[-overlap:] = ramp[::-1]
+    return w
+
+
+def stitch(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
+    """(windows, leads, window) predictions -> (n, leads), cross-faded where windows overlap."""
+    count, leads, window = pred.shape
+    starts = window_starts(n, window, stride)
+    if len(starts) != count:
+        raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
+    w = crossfade_weights(window, stride)
+    acc = np.zeros((leads, n), dtype=np.float64)
+    norm = np.zeros(n, dtype=np.float64)
+    for s, p in zip(starts, pred):
+        # The first and last windows have no neighbour on their outer side: keep full weight there.
+        wi = w.copy()
+        if s == 0:
+            wi[: window // 2] = 1.0
+        if s == n - window:
+            wi[window // 2 :] = 1.0
+        acc[:, s : s + window] += p * wi
+        norm[s : s + window] += wi
+    return (acc / norm).T.astype(np.float32)

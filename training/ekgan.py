@@ -1,0 +1,116 @@
+"""EKGAN's three networks (Joo et al., MICCAI 2023) in backend-neutral Keras.
+
+Layout: a 12-lead ECG is a one-channel image of 16 rows x W samples, the leads in rows 2-13 and
+zero rows above and below (see ../shared/docs/ekgan.md). Only ``keras`` layers and ops are used, so
+the same definitions train under TensorFlow on a CPU and under JAX on a lent GPU.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+ROWS = 16
+PAD = 2  # zero rows above and below the 12 leads
+ENC_FILTERS = (64, 128, 256, 512, 1024)
+ENC_STRIDES = ((2, 2), (2, 2), (2, 2), (2, 2), (1, 2))
+KERNEL = (2, 4)
+
+
+def _init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def _encoder(x: keras.KerasTensor, prefix: str) -> list[keras.KerasTensor]:
+    """Five strided convolutions; returns every stage (the last is the latent)."""
+    stages = []
+    for i, (filters, stride) in enumerate(zip(ENC_FILTERS, ENC_STRIDES)):
+        x = layers.Conv2D(filters, KERNEL, stride, padding="same", use_bias=False,
+                          kernel_initializer=_init(), name=f"{prefix}_enc{i}")(x)
+        if i > 0:
+            x = layers.BatchNormalization(name=f"{prefix}_enc{i}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
+        stages.append(x)
+    return stages
+
+
+def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras.KerasTensor:
+    """Mirror of the encoder; with ``skips`` each stage is concatenated with its encoder twin."""
+    x = stages[-1]
+    for i, filters in enumerate(reversed(ENC_FILTERS[:-1])):
+        stride = ENC_STRIDES[len(ENC_FILTERS) - 1 - i]
+        x = layers.Conv2DTranspose(filters, KERNEL, stride, padding="same", use_bias=False,
+                                   kernel_initializer=_init(), name=f"{prefix}_dec{i}")(x)
+        x = layers.BatchNormalization(name=f"{prefix}_dec{i}_bn")(x)
+        x = layers.ReLU(name=f"{prefix}_dec{i}_act")(x)
+        if skips:
+            x = layers.Concatenate(name=f"{prefix}_skip{i}")([x, stages[-2 - i]])
+    return layers.Conv2DTranspose(1, KERNEL, ENC_STRIDES[0], padding="same",
+                                  kernel_initializer=_init(), name=f"{prefix}_out")(x)
+
+
+def inference_generator(width: int = 512) -> keras.Model:
+    """IG: Lead I image -> (12-lead image, latent). A U-Net with skip connections."""
+    inp = keras.Input((ROWS, width, 1), name="lead_i_image")
+    stages = _encoder(inp, "ig")
+    return keras.Model(inp, [_decoder(stages, "ig", skips=True), stages[-1]], name="inference_generator")
+
+
+def label_generator(width: int = 512) -> keras.Model:
+    """LG: real 12-lead image -> (its reconstruction, latent); its latent is IG's latent target."""
+    inp = keras.Input((ROWS, width, 1), name="twelve_lead_image")
+    stages = _encoder(inp, "lg")
+    return keras.Model(inp, [_decoder(stages, "lg", skips=False), stages[-1]], name="label_generator")
+
+
+def discriminator(width: int = 512) -> keras.Model:
+    """D: (Lead I image, 12-lead image) -> per-sample real/fake logits, U-Net shaped."""
+    cond = keras.Input((ROWS, width, 1), name="lead_i_image")
+    target = keras.Input((ROWS, width, 1), name="twelve_lead_image")
+    x = layers.Concatenate(name="d_in")([cond, target])
+    kernels, strides, filters = (64, 32, 16, 8, 4), (4, 4, 4, 2, 2), (32, 64, 128, 256, 512)
+    stages = []
+    for i, (k, s, f) in enumerate(zip(kernels, strides, filters)):
+        x = layers.Conv2D(f, (1, k), (1, s), padding="same", kernel_initializer=_init(),
+                          name=f"d_enc{i}")(x)
+        if i > 0:
+            x = layers.BatchNormalization(name=f"d_enc{i}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"d_enc{i}_act")(x)
+        stages.append(x)
+    for i in range(len(kernels) - 1):
+        j = len(kernels) - 1 - i
+        x = layers.Conv2DTranspose(filters[j - 1], (1, kernels[j]), (1, strides[j]), padding="same",
+                                   kernel_initializer=_init(), name=f"d_dec{i}")(x)
+        x = layers.BatchNormalization(name=f"d_dec{i}_bn")(x)
+        x = layers.ReLU(name=f"d_dec{i}_act")(x)
+        x = layers.Concatenate(name=f"d_skip{i}")([x, stages[j - 1]])
+    out = layers.Conv2DTranspose(1, (1, kernels[0]), (1, strides[0]), padding="same",
+                                 kernel_initializer=_init(), name="d_out")(x)
+    return keras.Model([cond, target], out, name="discriminator")
+
+
+def leads_to_image(leads: keras.KerasTensor) -> keras.KerasTensor:
+    """(batch, window, 12) -> (batch, 16, window, 1) with two zero rows above and below."""
+    x = ops.transpose(leads, (0, 2, 1))
+    x = ops.pad(x, ((0, 0), (PAD, PAD), (0, 0)))
+    return ops.expand_dims(x, -1)
+
+
+def lead_i_to_image(lead_i: keras.KerasTensor) -> keras.KerasTensor:
+    """(batch, window) Lead I -> (batch, 16, window, 1): Lead I in all 12 lead rows."""
+    x = ops.repeat(ops.expand_dims(lead_i, 1), 12, axis=1)
+    x = ops.pad(x, ((0, 0), (PAD, PAD), (0, 0)))
+    return ops.expand_dims(x, -1)
+
+
+def image_to_leads(image: keras.KerasTensor) -> keras.KerasTensor:
+    """(batch, 16, window, 1) -> (batch, 12, window): the ecg12 ONNX output layout."""
+    return image[:, PAD : ROWS - PAD, :, 0]
+
+
+def contract_model(ig: keras.Model, width: int = 512) -> keras.Model:
+    """Wrap IG in the ecg12 contract: ``lead_i`` (batch, window) -> ``leads`` (batch, 12, window)."""
+    inp = keras.Input((width,), name="lead_i")
+    image, _ = ig(lead_i_to_image(inp), training=False)
+    out = layers.Identity(name="leads")(image_to_leads(image))
+    return keras.Model(inp, out, name="ekgan_contract")

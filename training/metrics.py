@@ -1,0 +1,88 @@
+"""Accuracy of reconstructed 12-lead ECGs: waveform agreement and amplitude fidelity.
+
+Conventions (as in ../shared/docs/ekgan.md): both signals band-passed 0.5-40 Hz; scores over the
+11 reconstructed leads (Lead I is the input); Pearson r, MAE and RMSE per record and lead, then
+averaged over records; amplitude = p99 - p1 per record and lead, with slope and R^2 of
+reconstructed on real across records (1/1: each patient's own amplitudes; 0/0: the average).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecg12.leads import LEAD_NAMES
+from ecg12.preprocess import bandpass
+
+EVAL_BAND = (0.5, 40.0)
+RECONSTRUCTED = LEAD_NAMES[1:]
+PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def eval_band(x: np.ndarray, fs: float) -> np.ndarray:
+    """(records, samples, leads) -> the same, band-passed as every score here assumes."""
+    return bandpass(x, fs, EVAL_BAND[0], EVAL_BAND[1], order=2, axis=1)
+
+
+def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r along axis 1 of (records, samples, leads) arrays -> (records, leads)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.where(den > 0, (a * b).sum(axis=1) / np.maximum(den, 1e-12), np.nan)
+
+
+def amplitude(x: np.ndarray) -> np.ndarray:
+    """p99 - p1 per record and lead: (records, samples, leads) -> (records, leads)."""
+    p1, p99 = np.percentile(x, [1, 99], axis=1)
+    return p99 - p1
+
+
+def agreement(real: np.ndarray, rec: np.ndarray) -> dict[str, float]:
+    """Slope and R^2 of ``rec`` on ``real`` and Bland-Altman bias and 95% limits, across records."""
+    slope, intercept = np.polyfit(real, rec, 1)
+    resid = rec - (slope * real + intercept)
+    ss_tot = ((rec - rec.mean()) ** 2).sum()
+    diff = rec - real
+    return {
+        "slope": float(slope),
+        "r2": float(1 - (resid**2).sum() / ss_tot) if ss_tot > 0 else float("nan"),
+        "bias": float(diff.mean()),
+        "loa": float(1.96 * diff.std(ddof=1)),
+    }
+
+
+def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:
+    """All scores for aligned (records, samples, 12) arrays in mV at rate ``fs``."""
+    if real.shape != rec.shape or real.shape[-1] != 12:
+        raise ValueError(f"shape mismatch: real {real.shape}, reconstructed {rec.shape}")
+    real, rec = eval_band(real, fs), eval_band(rec, fs)
+    r = pearson_rows(real, rec)
+    mae = np.abs(real - rec).mean(axis=1)
+    rmse = np.sqrt(((real - rec) ** 2).mean(axis=1))
+    amp_real, amp_rec = amplitude(real), amplitude(rec)
+    per_lead = {}
+    for i, name in enumerate(LEAD_NAMES):
+        if name == "I":
+            continue
+        per_lead[name] = {
+            "r": float(np.nanmean(r[:, i])), "mae_mv": float(mae[:, i].mean()),
+            "rmse_mv": float(rmse[:, i].mean()),
+            "amplitude": agreement(amp_real[:, i], amp_rec[:, i]),
+        }
+    prec = [per_lead[n]["amplitude"] for n in PRECORDIAL]
+    return {
+        "records": int(real.shape[0]),
+        "mean_r": float(np.mean([per_lead[n]["r"] for n in RECONSTRUCTED])),
+        "mae_mv": float(np.mean([per_lead[n]["mae_mv"] for n in RECONSTRUCTED])),
+        "rmse_mv": float(np.mean([per_lead[n]["rmse_mv"] for n in RECONSTRUCTED])),
+        "v1_v6_amplitude_slope": float(np.mean([a["slope"] for a in prec])),
+        "v1_v6_amplitude_r2": float(np.mean([a["r2"] for a in prec])),
+        "per_lead": per_lead,
+        # Per record, mean over the 11 leads: what calibration and outlier views need.
+        "record_mae_mv": mae[:, 1:].mean(axis=1).tolist(),
+    }
+
+
+def summary_line(s: dict) -> str:
+    return (f"r {s['mean_r']:.3f}  MAE {s['mae_mv']:.4f} mV  V1-V6 amp slope "
+            f"{s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}")

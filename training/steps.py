@@ -1,0 +1,158 @@
+"""One EKGAN update, written once in Keras' stateless API; only autodiff and compilation are
+backend-specific (TensorFlow on CPUs, JAX on lent GPUs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import keras
+from keras import ops
+
+
+@dataclass
+class Losses:
+    """Which terms IG is trained on: ``lam * L1 + alpha * latent L1 (+ adversarial if gan)``."""
+
+    lam: float = 100.0
+    alpha: float = 1.0
+    gan: bool = True
+
+
+def _bce(logits: Any, target: float) -> Any:
+    labels = ops.ones_like(logits) * target
+    return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
+
+
+def _value_and_grad(fn: Callable) -> Callable:
+    """``fn(params, *args) -> (loss, aux)`` => ``f(params, *args) -> ((loss, aux), grads)``."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.value_and_grad(fn, has_aux=True)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def wrapped(params, *args):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss, aux = fn(params, *args)
+            return (loss, aux), tape.gradient(loss, params)
+
+        return wrapped
+    raise RuntimeError(f"training supports the tensorflow and jax backends, not {backend}")
+
+
+def _compile(fn: Callable) -> Callable:
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    import tensorflow as tf
+
+    return tf.function(fn, reduce_retracing=True)
+
+
+class Stepper:
+    """Runs EKGAN updates on image batches x (Lead I) and y (12-lead).
+
+    Under JAX the variable values are threaded through a jitted pure function and written back
+    to the Keras variables by :meth:`sync`; under TensorFlow (whose optimisers are stateful) the
+    same loss code runs inside ``tf.function`` and updates the variables in place.
+    """
+
+    def __init__(self, nets: list[keras.Model], opts: list[keras.optimizers.Optimizer],
+                 losses: Losses) -> None:
+        self.nets, self.opts, self.losses = nets, opts, losses
+        self.jax = keras.backend.backend() == "jax"
+        self.state = _read(nets, opts)
+        self._step = _compile(self._jax_step if self.jax else self._tf_step)
+
+    def step(self, x, y) -> dict:
+        if self.jax:
+            self.state, metrics = self._step(self.state, x, y)
+        else:
+            metrics = self._step(x, y)
+        return metrics
+
+    def sync(self) -> None:
+        """Make the Keras variables current (a no-op under TensorFlow)."""
+        if self.jax:
+            for (tv, ntv, ov), m, o in zip(self.state, self.nets, self.opts):
+                for var, val in zip(m.trainable_variables + m.non_trainable_variables + o.variables,
+                                    list(tv) + list(ntv) + list(ov)):
+                    var.assign(val)
+
+    def reload(self) -> None:
+        """Re-read the Keras variables (after a checkpoint was loaded into them)."""
+        self.state = _read(self.nets, self.opts)
+
+    def _jax_step(self, state, x, y):
+        def apply(i, opt_state, grads, tv):
+            return self.opts[i].stateless_apply(opt_state, grads, tv)
+
+        return _body(self.nets, self.losses, apply, state, x, y)
+
+    def _tf_step(self, x, y):
+        def apply(i, opt_state, grads, tv):
+            variables = self.nets[i].trainable_variables
+            self.opts[i].apply(grads, variables)
+            return [v.value for v in variables], opt_state
+
+        state, metrics = _body(self.nets, self.losses, apply, _read(self.nets, self.opts), x, y)
+        for (_, ntv, _), net in zip(state, self.nets):
+            for var, val in zip(net.non_trainable_variables, ntv):
+                var.assign(val)
+        return metrics
+
+
+def _read(nets: list[keras.Model], opts: list[keras.optimizers.Optimizer]) -> tuple:
+    return tuple(
+        ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
+         [v.value for v in o.variables])
+        for m, o in zip(nets, opts)
+    )
+
+
+def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple, x, y):
+    """One update of LG, IG and D, in that order (LG's fresh latent is IG's target)."""
+    ig, lg, d = nets
+    use_lg = losses.alpha > 0
+
+    def lg_loss(tv, ntv, y):
+        (rec, latent), ntv = lg.stateless_call(tv, ntv, y, training=True)
+        return ops.mean(ops.abs(y - rec)), (ntv, latent)
+
+    def ig_loss(tv, ntv, d_tv, d_ntv, target_latent, x, y):
+        (fake, latent), ntv = ig.stateless_call(tv, ntv, x, training=True)
+        l1 = ops.mean(ops.abs(y - fake))
+        lat = ops.mean(ops.abs(latent - target_latent)) if use_lg else ops.zeros(())
+        adv = ops.zeros(())
+        if losses.gan:
+            logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)
+            adv = _bce(logits, 1.0)
+        return losses.lam * l1 + losses.alpha * lat + adv, (ntv, fake, l1, lat, adv)
+
+    def d_loss(tv, ntv, x, y, fake):
+        real_logits, ntv = d.stateless_call(tv, ntv, [x, y], training=True)
+        fake_logits, ntv = d.stateless_call(tv, ntv, [x, fake], training=True)
+        return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0), ntv
+
+    (ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt) = state
+    metrics = {}
+    latent = ops.zeros(())
+    if use_lg:
+        (metrics["lg_l1"], (lg_ntv, latent)), g = _value_and_grad(lg_loss)(lg_tv, lg_ntv, y)
+        lg_tv, lg_opt = apply(1, lg_opt, g, lg_tv)
+        latent = ops.stop_gradient(latent)
+    (metrics["ig_total"], (ig_ntv, fake, metrics["ig_l1"], metrics["ig_latent"], metrics["ig_adv"])
+     ), g = _value_and_grad(ig_loss)(ig_tv, ig_ntv, d_tv, d_ntv, latent, x, y)
+    ig_tv, ig_opt = apply(0, ig_opt, g, ig_tv)
+    if losses.gan:
+        (metrics["d_loss"], d_ntv), g = _value_and_grad(d_loss)(
+            d_tv, d_ntv, x, y, ops.stop_gradient(fake))
+        d_tv, d_opt = apply(2, d_opt, g, d_tv)
+    state = ((ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt))
+    return state, metrics

@@ -1,0 +1,232 @@
+"""Train EKGAN (or its plain-L1 ablation) on PTB-XL folds 1-8, select on fold 9.
+
+    python -m training.train --run ~/.cache/ecg12-train/runs/ekgan-v1 --epochs 20
+    python -m training.train --run ~/.cache/ecg12-train/runs/ekgan-v1 --resume   # continue
+
+Each epoch ends with a checkpoint (``last.npz``: every variable of every network and optimiser,
+plus the history) and a fold-9 evaluation; the IG weights of the best epoch by fold-9 mean r go to
+``best_ig.npz``. Random crops are drawn from ``(seed, epoch)``, so a resumed run sees the same data
+as an uninterrupted one. Set ``KERAS_BACKEND`` to ``tensorflow`` (CPU) or ``jax`` (GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ecg12.inference import finish, infer  # noqa: E402
+from training import ekgan, metrics  # noqa: E402
+from training.data import DEFAULT_CACHE, TRAIN_FOLDS, VALID_FOLD, Cache, random_crops  # noqa: E402
+from training.steps import Losses, Stepper  # noqa: E402
+
+
+@dataclass
+class Config:
+    """Everything that defines a run; stored in its checkpoint and in the model card."""
+
+    model: str = "ekgan"  # "ekgan" (adversarial + latent terms) or "l1" (IG with L1 only)
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-4
+    beta_1: float = 0.5
+    decay_after: int = 5  # epochs at the base rate, then x decay per epoch (authors' schedule)
+    decay: float = 0.95
+    lam: float = 100.0
+    alpha: float = 1.0
+    crops_per_record: int = 8
+    seed: int = 0
+    cache: str = str(DEFAULT_CACHE / "ptbxl-250hz.npz")
+    losses: dict = field(default_factory=dict)
+
+    def loss_terms(self) -> Losses:
+        if self.model == "l1":
+            return Losses(lam=self.lam, alpha=0.0, gan=False)
+        return Losses(lam=self.lam, alpha=self.alpha, gan=True)
+
+
+@keras.saving.register_keras_serializable("ecg12")
+class EpochDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant for ``hold`` epochs, then multiplied by ``decay`` once per epoch."""
+
+    def __init__(self, lr: float, steps_per_epoch: int, hold: int, decay: float) -> None:
+        self.lr, self.steps_per_epoch, self.hold, self.decay = lr, steps_per_epoch, hold, decay
+
+    def __call__(self, step):
+        epoch = keras.ops.floor(keras.ops.cast(step, "float32") / self.steps_per_epoch)
+        return self.lr * keras.ops.power(self.decay, keras.ops.maximum(epoch - self.hold + 1, 0.0))
+
+    def get_config(self) -> dict:
+        return {"lr": self.lr, "steps_per_epoch": self.steps_per_epoch, "hold": self.hold,
+                "decay": self.decay}
+
+
+class Trainer:
+    """Networks, optimisers, the compiled step and the run's bookkeeping."""
+
+    def __init__(self, cfg: Config, steps_per_epoch: int, width: int) -> None:
+        keras.utils.set_random_seed(cfg.seed)
+        self.cfg = cfg
+        self.nets = [ekgan.inference_generator(width), ekgan.label_generator(width),
+                     ekgan.discriminator(width)]
+        sched = EpochDecay(cfg.lr, steps_per_epoch, cfg.decay_after, cfg.decay)
+        self.opts = [keras.optimizers.Adam(sched, beta_1=cfg.beta_1) for _ in self.nets]
+        for net, opt in zip(self.nets, self.opts):
+            opt.build(net.trainable_variables)
+        self.stepper = Stepper(self.nets, self.opts, cfg.loss_terms())
+
+    @property
+    def ig(self) -> keras.Model:
+        return self.nets[0]
+
+    def train_batch(self, leads: np.ndarray) -> dict[str, float]:
+        """One update on (batch, window, 12) mV windows; returns the losses."""
+        x = ekgan.lead_i_to_image(leads[:, :, 0])
+        y = ekgan.leads_to_image(leads)
+        return {k: float(v) for k, v in self.stepper.step(x, y).items()}
+
+    def sync(self) -> None:
+        self.stepper.sync()
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """The ecg12 contract on the current IG: (batch, window) -> (batch, 12, window)."""
+        image, _ = self.ig(ekgan.lead_i_to_image(windows), training=False)
+        return keras.ops.convert_to_numpy(ekgan.image_to_leads(image))
+
+    def variables(self) -> dict[str, np.ndarray]:
+        out = {}
+        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts):
+            for i, v in enumerate(net.weights):
+                out[f"{tag}/w{i}"] = keras.ops.convert_to_numpy(v.value)
+            for i, v in enumerate(opt.variables):
+                out[f"{tag}/opt{i}"] = keras.ops.convert_to_numpy(v.value)
+        return out
+
+    def load_variables(self, values: dict[str, np.ndarray]) -> None:
+        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts):
+            for i, v in enumerate(net.weights):
+                v.assign(values[f"{tag}/w{i}"])
+            for i, v in enumerate(opt.variables):
+                v.assign(values[f"{tag}/opt{i}"])
+        self.stepper.reload()
+
+
+def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray) -> dict:
+    """Fold scores of the current IG, through the runtime's own windowing and stitching."""
+    spec = cache.spec
+    real = cache.leads_mv(idx)
+    raw = infer([r[:, 0] / spec.scale_mv for r in real], spec, trainer.predict)
+    rec = np.stack([finish(p, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real)])
+    return metrics.score(real, rec, spec.fs)
+
+
+def save_atomic(path: Path, **arrays: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def save_ig(trainer: Trainer, path: Path) -> None:
+    save_atomic(path, **{f"w{i}": keras.ops.convert_to_numpy(v.value)
+                         for i, v in enumerate(trainer.ig.weights)})
+
+
+def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = None,
+        limit_records: int | None = None) -> dict:
+    """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history."""
+    cache = Cache.load(Path(cfg.cache).expanduser())
+    train_idx, valid_idx = cache.select(TRAIN_FOLDS), cache.select((VALID_FOLD,))
+    if limit_records:
+        train_idx, valid_idx = train_idx[:limit_records], valid_idx[:limit_records]
+    steps = len(train_idx) * cfg.crops_per_record // cfg.batch_size
+    trainer = Trainer(cfg, steps, cache.spec.window)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"config": asdict(cfg), "history": [], "best": None, "epoch": 0, "train_seconds": 0.0,
+            "backend": keras.backend.backend(), "spec": cache.spec.to_dict()}
+    last = run_dir / "last.npz"
+    if resume and last.exists():
+        meta = json.loads((run_dir / "meta.json").read_text())
+        with np.load(last) as z:
+            trainer.load_variables(dict(z))
+        print(f"resumed {run_dir} at epoch {meta['epoch']}")
+    log = _tensorboard(run_dir)
+    t_start = time.time()
+    while meta["epoch"] < cfg.epochs:
+        epoch = meta["epoch"]
+        rng = np.random.default_rng([cfg.seed, epoch])
+        crops = random_crops(cache, train_idx, cfg.crops_per_record, rng)
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        for b in range(steps):
+            m = trainer.train_batch(crops[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+            for k, v in m.items():
+                sums[k] = sums.get(k, 0.0) + v
+        trainer.sync()
+        seconds = time.time() - t0
+        scores = evaluate(trainer, cache, valid_idx)
+        entry = {"epoch": epoch + 1, "seconds": seconds, "windows_per_s": steps * cfg.batch_size / seconds,
+                 **{k: v / steps for k, v in sums.items()},
+                 **{k: scores[k] for k in ("mean_r", "mae_mv", "rmse_mv", "v1_v6_amplitude_slope",
+                                           "v1_v6_amplitude_r2")}}
+        meta["history"].append(entry)
+        meta["epoch"] = epoch + 1
+        meta["train_seconds"] += seconds
+        if meta["best"] is None or scores["mean_r"] > meta["best"]["mean_r"]:
+            meta["best"] = {"epoch": epoch + 1, **{k: v for k, v in scores.items()
+                                                   if k != "record_mae_mv"}}
+            save_ig(trainer, run_dir / "best_ig.npz")
+        save_atomic(last, **trainer.variables())
+        (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+        log(entry)
+        print(f"epoch {epoch + 1}/{cfg.epochs} {seconds:.0f} s ({entry['windows_per_s']:.0f} win/s) "
+              f"ig_l1 {entry['ig_l1']:.4f} | fold 9 {metrics.summary_line(scores)}", flush=True)
+        if time_budget_s and time.time() - t_start > time_budget_s:
+            print("time budget reached; resume with --resume")
+            break
+    return meta
+
+
+def _tensorboard(run_dir: Path):
+    """TensorBoard scalars when TensorFlow is importable; the JSON history is always written."""
+    try:
+        import tensorboard  # noqa: F401  (tf.summary needs it)
+        import tensorflow as tf
+    except ImportError:
+        return lambda entry: None
+    writer = tf.summary.create_file_writer(str(run_dir / "tb"))
+
+    def log(entry: dict) -> None:
+        with writer.as_default():
+            for k, v in entry.items():
+                if k != "epoch":
+                    tf.summary.scalar(k, v, step=entry["epoch"])
+        writer.flush()
+
+    return log
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", type=Path, required=True, help="run folder (checkpoints, logs)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--limit-records", type=int, default=None, help="smoke tests only")
+    for f in Config.__dataclass_fields__.values():
+        if f.name != "losses":
+            p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    args = vars(p.parse_args(argv))
+    cfg = Config(**{k: args[k] for k in Config.__dataclass_fields__ if k in args})
+    meta = run(cfg, args["run"].expanduser(), args["resume"], args["time_budget"], args["limit_records"])
+    print(json.dumps(meta["best"] and {k: v for k, v in meta["best"].items() if k != "per_lead"}))
+
+
+if __name__ == "__main__":
+    main()
