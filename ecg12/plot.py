@@ -18,6 +18,7 @@ import numpy as np
 from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
 from ecg12.preprocess import resample
+from ecg12.readers import read_recording
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,7 +53,6 @@ _CAL_MM = 10.0                 # room at the start of each row for the 1 mV cali
 _ROW_MM = 40.0                 # height of one row of paper (4 mV)
 _BASELINE_MM = 17.0            # a row's 0 mV line above its bottom edge (QRS mostly points up)
 _MARGIN_MM = (10.0, 10.0, 14.0, 10.0)  # left, right, top (title), bottom (footer)
-_MV_PER_UNIT = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 
 
 def plot_12lead(
@@ -93,9 +93,9 @@ def plot_12lead(
         raise ValueError(f"fs must be positive, got {fs}")
     if start_s < 0:
         raise ValueError(f"start_s must be >= 0, got {start_s}")
-    first = int(round(start_s * fs))
-    count = min(signal.shape[0] - first, int(round(MAX_SECONDS * fs)))
-    if count < 2:
+    first = round(start_s * fs)
+    count = min(signal.shape[0] - first, round(MAX_SECONDS * fs))
+    if count < 8:  # fewer than two samples per column
         raise ValueError(
             f"nothing to plot: record has {signal.shape[0] / fs:g} s, start_s is {start_s:g} s"
         )
@@ -108,12 +108,11 @@ def plot_12lead(
         ref = ref[first:first + count]
     grade_of = _check_grades(grades)
     if path is not None:
-        out = Path(path)
-        _output_format(out)
+        _output_format(Path(path))  # refuse a bad suffix before spending time drawing
 
     fig = _draw(shown, fs, start_s, ref, title, grade_of, labels)
     if path is not None:
-        save_figure(fig, out)
+        save_figure(fig, path)
     return fig
 
 
@@ -133,42 +132,22 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
-    """Read a 12-lead WFDB record as (samples x 12 mV in standard order, fs).
+    """Read a 12-lead recording as (samples x 12 mV in standard order, fs).
 
-    ``path`` may name the header, a signal file (.dat/.mat) or the record without a suffix.
-    Channels are matched by name in any case (``AVR``, ``aVR``, ``avr``); missing limb leads are
-    derived from I and II; extra channels (Frank leads) are ignored.
+    Any file :func:`ecg12.readers.read_recording` reads: a WFDB header, signal file (.dat/.mat)
+    or bare record name, EDF, CSV. Channels are matched by name in any case (``AVR``, ``aVR``,
+    ``avr``); missing limb leads are derived from I and II; extra channels (Frank leads) are
+    ignored.
     """
-    import wfdb
-
-    source = Path(path)
-    record = record_path(source)
-    if not record.with_name(record.name + ".hea").is_file():
-        raise InputError("no such WFDB record (header .hea not found)", source=source)
+    rec = read_recording(path)
+    odd = [f"{n} ({u})" for n, u in zip(rec.sig_name, rec.units, strict=True)
+           if u != "mV" and _is_lead(n)]
+    if odd:
+        raise InputError(f"leads in units that are not volts: {', '.join(odd)}", source=path)
     try:
-        rec = wfdb.rdrecord(str(record))
-    except Exception as exc:  # wfdb raises many types for broken files
-        raise InputError(f"cannot read WFDB record: {exc}", source=source) from exc
-    if rec.p_signal is None or rec.p_signal.ndim != 2:
-        raise InputError("record has no signal", source=source)
-    signal = rec.p_signal.astype(np.float64)
-    for col, (name, unit) in enumerate(zip(rec.sig_name, rec.units, strict=True)):
-        factor = _MV_PER_UNIT.get((unit or "mV").strip().lower())
-        if factor is None:
-            if _is_lead(name):
-                raise InputError(f"lead {name} has unsupported units {unit!r}", source=source)
-            continue
-        signal[:, col] *= factor
-    try:
-        return to_standard_order(signal, rec.sig_name), float(rec.fs)
+        return to_standard_order(rec.signal, rec.sig_name), rec.fs
     except KeyError as exc:
-        raise InputError(str(exc.args[0]), source=source) from None
-
-
-def record_path(path: str | Path) -> Path:
-    """The record name wfdb wants: ``path`` without a .hea/.dat/.mat suffix."""
-    path = Path(path)
-    return path.with_suffix("") if path.suffix.lower() in {".hea", ".dat", ".mat"} else path
+        raise InputError(str(exc.args[0]), source=path) from None
 
 
 def _is_lead(name: str) -> bool:
@@ -229,29 +208,26 @@ def _draw(
     ax.set_axis_off()
     _draw_grid(ax, paper_w, paper_h)
 
-    t_mm = _CAL_MM + np.arange(signal.shape[0]) / fs * MM_PER_S
-    quarter = signal.shape[0] / 4
-    rows = [(names, True) for names in _LAYOUT] + [((_RHYTHM_LEAD,), False)]
-    for r, (names, split) in enumerate(rows):
+    n = signal.shape[0]
+    t_mm = _CAL_MM + np.arange(n) / fs * MM_PER_S
+    quarters = [round(c * n / 4) for c in range(5)]
+    rows = [(names, quarters) for names in _LAYOUT] + [((_RHYTHM_LEAD,), [0, n])]
+    for r, (names, bounds) in enumerate(rows):
         baseline = paper_h - (r + 1) * _ROW_MM + _BASELINE_MM
         _draw_calibration(ax, baseline)
-        for c, name in enumerate(names):
-            i0, i1 = (int(round(c * quarter)), int(round((c + 1) * quarter))) if split else (
-                0, signal.shape[0])
+        for name, i0, i1 in zip(names, bounds[:-1], bounds[1:], strict=True):
             x0, x1 = t_mm[i0], t_mm[i1 - 1]
-            if split and c:
+            if i0:  # a short bar marks where one column hands over to the next lead
                 ax.plot([x0, x0], [baseline - 2.5, baseline + 2.5], color=COLOURS["trace"],
                         lw=0.8, zorder=3)
             _draw_lead(ax, name, grade_of.get(name), x0, x1, baseline)
             col = lead_index(name)
-            segment = slice(i0, i1)
-            if ref is not None:
-                m = min(i1, ref.shape[0])
-                if m > i0:
-                    ax.plot(t_mm[i0:m], baseline + MM_PER_MV * ref[i0:m, col],
-                            color=COLOURS["compare"], lw=0.7, zorder=3.5)
-            ax.plot(t_mm[segment], baseline + MM_PER_MV * signal[segment, col],
+            ax.plot(t_mm[i0:i1], baseline + MM_PER_MV * signal[i0:i1, col],
                     color=COLOURS["trace"], lw=0.8, zorder=3)
+            if ref is not None and ref.shape[0] > i0:
+                m = min(i1, ref.shape[0])
+                ax.plot(t_mm[i0:m], baseline + MM_PER_MV * ref[i0:m, col],
+                        color=COLOURS["compare"], lw=0.7, zorder=3.5)
 
     if title:
         fig.text(left / fig_w, 1 - 4 / fig_h, title, ha="left", va="top", fontsize=11,

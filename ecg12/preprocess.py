@@ -11,7 +11,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scipy import signal
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,8 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
     """
     if fs_in <= 0 or fs_out <= 0:
         raise ValueError(f"sampling rates must be positive, got {fs_in} -> {fs_out}")
+    from scipy import signal  # scipy.signal costs ~0.5 s to import: only when used
+
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     if ratio == 1:
         return np.asarray(x, dtype=np.float64).copy()
@@ -66,6 +67,8 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    from scipy import signal
+
     # Reflecting the ends (padtype 'odd') over up to 3 s avoids start-up transients on short records.
     padlen = min(x.shape[axis] - 1, 3 * max(sos.shape[0] * 6, 1) * 100)
     return signal.sosfiltfilt(sos, x, axis=axis, padtype="odd", padlen=padlen)
@@ -79,16 +82,23 @@ def bandpass(
 
     The high-pass removes baseline wander; zero phase keeps ST segments and wave timing intact.
     """
+    from scipy import signal
+
     x = np.asarray(x, dtype=np.float64)
     if lowpass_hz is None:
         sos = signal.butter(order, highpass_hz, btype="highpass", fs=fs, output="sos")
     else:
-        sos = signal.butter(order, [highpass_hz, lowpass_hz], btype="bandpass", fs=fs, output="sos")
+        band = [highpass_hz, lowpass_hz]
+        sos = signal.butter(order, band, btype="bandpass", fs=fs, output="sos")
     return _filtfilt(sos, x, axis)
 
 
-def notch(x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0) -> np.ndarray:
+def notch(
+    x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0
+) -> np.ndarray:
     """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch."""
+    from scipy import signal
+
     if freq_hz >= fs / 2:
         return np.asarray(x, dtype=np.float64)
     b, a = signal.iirnotch(freq_hz, quality, fs=fs)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,8 @@ _TIME_COLUMNS = {
 }
 # A CSV column with one of these names counts samples and carries no rate.
 _COUNTER_COLUMNS = {"sample", "samples", "index", "idx", "n"}
+# Words before a lead name that do not change it: "Lead II", "ECG I", "ECG_Lead_V1".
+_LEAD_PREFIX = re.compile(r"^(?:(?:lead|ecg)[\s_-]*)+", re.IGNORECASE)
 # Apple Health metadata that identifies the person; it is never copied into comments.
 _APPLE_PRIVATE = {"name", "date of birth"}
 # wfdb's EDF writer pads the last data record with WFDB's "no sample" value.
@@ -79,8 +83,10 @@ def read_recording(path: str | Path, fs: float | None = None) -> Recording:
     """Read any supported recording; ``fs`` supplies the rate where the file has none."""
     p = Path(path)
     suffix = p.suffix.lower()
-    readers = {".edf": ("EDF", _read_edf), ".npy": ("NumPy", _read_npy)}
-    readers.update(dict.fromkeys((".csv", ".tsv", ".txt"), ("CSV", _read_csv)))
+    readers: dict[str, tuple[str, Callable[[Path], _Parsed]]] = {
+        ".edf": ("EDF", _read_edf), ".npy": ("NumPy", _read_npy),
+        ".csv": ("CSV", _read_csv), ".tsv": ("CSV", _read_csv), ".txt": ("CSV", _read_csv),
+    }
     if suffix in readers:
         if not p.is_file():
             raise InputError("file not found", source=path)
@@ -89,6 +95,8 @@ def read_recording(path: str | Path, fs: float | None = None) -> Recording:
         fmt, reader, arg = "WFDB", _read_wfdb, record
     elif not p.exists():
         raise InputError("file not found", source=path)
+    elif suffix in {".dat", ".mat"}:
+        raise InputError("no WFDB header (.hea) found for this signal file", source=path)
     else:
         raise InputError(f"unsupported format {suffix or p.name!r}; supported: {SUPPORTED}", path)
     try:
@@ -131,10 +139,7 @@ def read_lead(
 
 def _canonical(name: str) -> str:
     """Comparable form of a channel name: ``Lead II``/``ii`` -> ``II``; ``MLI``/``LI`` -> ``I``."""
-    bare = name.strip()
-    for prefix in ("lead", "ecg"):
-        if bare.lower().startswith(prefix):
-            bare = bare[len(prefix):].lstrip(" _-")
+    bare = _LEAD_PREFIX.sub("", name.strip())
     if bare.lower() in {"li", "mli"}:  # MLI: modified lead I (Holter)
         return "I"
     try:
@@ -182,14 +187,14 @@ def _resolve_fs(found: float | None, given: float | None, source: str) -> float:
     """The file's own rate wins; ``given`` fills a gap and must agree (within 1 %) otherwise."""
     if given is not None and not given > 0:
         raise InputError(f"sampling rate must be positive, got {given:g}", source)
-    if found is None and given is None:
-        raise InputError("sampling rate unknown; pass --fs", source)
     if found is not None and given is not None and abs(found - given) > 0.01 * found:
         raise InputError(f"file says {found:g} Hz but --fs {given:g} was given", source)
-    rate = float(found if found is not None else given)  # type: ignore[arg-type]
+    rate = found if found is not None else given
+    if rate is None:
+        raise InputError("sampling rate unknown; pass --fs", source)
     if rate < MIN_FS:
         raise InputError(f"sampling rate {rate:g} Hz is below the {MIN_FS:g} Hz minimum", source)
-    return rate
+    return float(rate)
 
 
 def _default_names(n: int) -> list[str]:

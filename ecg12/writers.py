@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,11 +74,12 @@ def write_record(
         elif fmt == "csv":
             _write_csv(p_signal, fs, sig_name, stem)
         else:
-            np.savez_compressed(
-                stem.with_name(stem.name + ".npz"), p_signal=p_signal, fs=np.float64(fs),
-                sig_name=np.array(sig_name, dtype=str), units=np.array(units, dtype=str),
-                comments=np.array(comments, dtype=str), **(extra or {}),
-            )
+            arrays: dict[str, Any] = {
+                "p_signal": p_signal, "fs": np.float64(fs),
+                "sig_name": np.array(sig_name, dtype=str), "units": np.array(units, dtype=str),
+                "comments": np.array(comments, dtype=str), **(extra or {}),
+            }
+            np.savez_compressed(stem.with_name(stem.name + ".npz"), **arrays)
         for target in targets:
             os.replace(tmp / target.name, target)
     finally:

@@ -12,6 +12,7 @@ import wfdb
 from scipy.signal import find_peaks
 
 from ecg12.preprocess import resample
+from ecg12.readers import read_lead
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FILES = ("lead_i.hea", "lead_i.dat", "lead_i.csv", "apple_health_lead_i.csv")
@@ -89,3 +90,12 @@ def test_csv_forms_hold_the_same_signal(lead_i: wfdb.Record) -> None:
     assert microvolts.size == 30 * 512
     back = resample(microvolts, 512, 500) / 1000  # to 500 Hz and mV
     assert np.max(np.abs(back[50:-50] - x[50:-50])) < 0.03
+
+
+@pytest.mark.parametrize(("name", "fs"), [
+    ("lead_i.hea", 500.0), ("lead_i.csv", 500.0), ("apple_health_lead_i.csv", 512.0),
+])
+def test_ecg12_reads_every_example(lead_i: wfdb.Record, name: str, fs: float) -> None:
+    x, got_fs, _, _ = read_lead(EXAMPLES / name)
+    assert got_fs == fs and x.size == 30 * fs
+    assert np.max(x) == pytest.approx(np.max(lead_i.p_signal), abs=0.05)  # mV, not uV

@@ -87,11 +87,12 @@ class Trainer:
     def ig(self) -> keras.Model:
         return self.nets[0]
 
-    def train_batch(self, leads: np.ndarray) -> dict[str, float]:
-        """One update on (batch, window, 12) mV windows; returns the losses."""
+    def train_batch(self, leads: np.ndarray) -> dict:
+        """One update on (batch, window, 12) mV windows; returns the losses as backend scalars
+        (left on the device so that steps are not serialised by a host copy)."""
         x = ekgan.lead_i_to_image(leads[:, :, 0])
         y = ekgan.leads_to_image(leads)
-        return {k: float(v) for k, v in self.stepper.step(x, y).items()}
+        return self.stepper.step(x, y)
 
     def sync(self) -> None:
         self.stepper.sync()
@@ -150,7 +151,8 @@ def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = 
     trainer = Trainer(cfg, steps, cache.spec.window)
     run_dir.mkdir(parents=True, exist_ok=True)
     meta = {"config": asdict(cfg), "history": [], "best": None, "epoch": 0, "train_seconds": 0.0,
-            "backend": keras.backend.backend(), "spec": cache.spec.to_dict()}
+            "backend": keras.backend.backend(), "hardware": _hardware(),
+            "spec": cache.spec.to_dict()}
     last = run_dir / "last.npz"
     if resume and last.exists():
         meta = json.loads((run_dir / "meta.json").read_text())
@@ -164,11 +166,12 @@ def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = 
         rng = np.random.default_rng([cfg.seed, epoch])
         crops = random_crops(cache, train_idx, cfg.crops_per_record, rng)
         t0 = time.time()
-        sums: dict[str, float] = {}
+        sums: dict = {}
         for b in range(steps):
             m = trainer.train_batch(crops[b * cfg.batch_size : (b + 1) * cfg.batch_size])
             for k, v in m.items():
-                sums[k] = sums.get(k, 0.0) + v
+                sums[k] = sums[k] + v if k in sums else v
+        sums = {k: float(v) for k, v in sums.items()}
         trainer.sync()
         seconds = time.time() - t0
         scores = evaluate(trainer, cache, valid_idx)
@@ -192,6 +195,18 @@ def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = 
             print("time budget reached; resume with --resume")
             break
     return meta
+
+
+def _hardware() -> str:
+    """What the run trained on, for the model card."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return ", ".join(sorted({d.device_kind for d in jax.devices()}))
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{len(gpus)} GPU" if gpus else f"CPU ({os.cpu_count()} cores)"
 
 
 def _tensorboard(run_dir: Path):

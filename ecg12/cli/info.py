@@ -52,6 +52,6 @@ def _recording_table(rec: Recording) -> Table:
     table.add_row("format", rec.format)
     table.add_row("rate", f"{rec.fs:g} Hz")
     table.add_row("duration", f"{rec.duration_s:.2f} s ({rec.signal.shape[0]} samples)")
-    channels = ", ".join(f"{n} [{u}]" for n, u in zip(rec.sig_name, rec.units))
+    channels = ", ".join(f"{n} [{u}]" for n, u in zip(rec.sig_name, rec.units, strict=True))
     table.add_row("channels", Text(f"{len(rec.sig_name)}: {channels}"))
     return table

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 
 from ecg12.errors import Ecg12Error
-from ecg12.plot import FORMATS, plot_12lead, read_12lead, record_path
+from ecg12.plot import FORMATS, plot_12lead, read_12lead
 
 
 @click.command("plot")
@@ -25,19 +25,19 @@ def command(
     record: Path, output: Path, reference: Path | None, start: float, overwrite: bool,
     title: str | None,
 ) -> None:
-    """Plot RECORD (any 12-lead WFDB record: ours, PTB-XL, CinC, PTB) at 25 mm/s, 10 mm/mV."""
+    """Plot RECORD (a 12-lead WFDB record: ours, PTB-XL, CinC, PTB...) at 25 mm/s, 10 mm/mV."""
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     if output.exists() and not overwrite:
         err.print(f"error: {output} exists; pass --overwrite to replace it", markup=False)
         raise SystemExit(1)
-    name = record_path(record).name
+    name = record.stem
     try:
         signal, fs = read_12lead(record)
         compare, compare_fs = read_12lead(reference) if reference else (None, None)
         plot_12lead(
             signal, fs, output, compare=compare, compare_fs=compare_fs, start_s=start,
             title=title or name,
-            labels=(name, record_path(reference).name if reference else ""),
+            labels=(name, reference.stem if reference else ""),
         )
     except (Ecg12Error, ValueError, OSError) as exc:
         err.print(f"error: {exc}", markup=False)

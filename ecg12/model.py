@@ -1,0 +1,95 @@
+"""A loaded reconstruction model: one onnxruntime session plus the card that describes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ecg12.errors import ModelError
+from ecg12.registry import ModelCard, Registry, load_registry, model_path
+
+if TYPE_CHECKING:
+    from ecg12.result import Reconstruction
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def providers(device: str) -> tuple[list[str], str | None]:
+    """The onnxruntime providers for ``device``, and a note when ``auto`` falls back to the CPU.
+
+    The one place that chooses providers: ``cuda`` must be available or it is an error,
+    ``auto`` takes CUDA when onnxruntime offers it.
+    """
+    import onnxruntime as ort
+
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        raise ModelError(
+            "CUDA was requested but this onnxruntime has no CUDA provider; "
+            "install ecg12[cuda] (onnxruntime-gpu) or use --device cpu"
+        )
+    if device == "cpu" or not has_cuda:
+        note = "no CUDA provider in onnxruntime; running on the CPU" if device == "auto" else None
+        return ["CPUExecutionProvider"], note
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"], None
+
+
+class Model:
+    """A reusable model: load once, then reconstruct many recordings (or batches of them)."""
+
+    def __init__(self, card: ModelCard, path: Path, device: str = "auto") -> None:
+        import onnxruntime as ort
+
+        chosen, self.device_note = providers(device)
+        try:
+            self.session = ort.InferenceSession(str(path), providers=chosen)
+        except Exception as exc:  # onnxruntime raises its own types for bad graphs
+            raise ModelError(f"{path}: cannot load model: {exc}") from exc
+        self.card = card
+        self.spec = card.preprocessing
+        self.path = path
+        self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if inputs != ["lead_i"] or outputs != ["leads"]:
+            raise ModelError(f"{path}: expected input 'lead_i' and output 'leads', "
+                             f"got {inputs} -> {outputs}")
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def __repr__(self) -> str:
+        return f"<ecg12 Model {self.card.name} {self.card.version} on {self.device}>"
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Raw model call on conditioned windows: (batch, window) -> (batch, 12, window)."""
+        return self.session.run(["leads"], {"lead_i": np.ascontiguousarray(windows, np.float32)})[0]
+
+    def reconstruct(self, source: str | Path | np.ndarray, fs: float | None = None, **kw
+                    ) -> Reconstruction:
+        """One recording; see :func:`ecg12.reconstruct` for the arguments."""
+        return self.reconstruct_many([source], fs=fs, **kw)[0]
+
+    def reconstruct_many(self, sources: list[str | Path | np.ndarray], fs: float | None = None,
+                         **kw) -> list[Reconstruction]:
+        """Many recordings in one pass: their windows share batches (fast for short records)."""
+        from ecg12.pipeline import reconstruct_inputs
+
+        return reconstruct_inputs(self, sources, fs=fs, **kw)
+
+
+def load(name: str | None = None, device: str = "auto", registry: Registry | None = None,
+         download: bool = True) -> Model:
+    """Load a registered model by name (default: the registry's default, EKGAN).
+
+    Bundled models are verified in place; others are fetched into the cache on first use
+    unless ``download`` is false.
+    """
+    registry = registry or load_registry()
+    card = registry.card(name)
+    return Model(card, model_path(card, registry, download=download), device)

@@ -1,0 +1,117 @@
+"""Writing WFDB, CSV and NPZ: round trips through the readers people use, and safe replacement."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+from ecg12.readers import read_recording
+from ecg12.writers import write_record
+
+
+@pytest.fixture(scope="module")
+def record(shared_data: Path) -> wfdb.Record:
+    """PTB-XL record 1 (500 Hz, 12 leads, mV) as the signal to write."""
+    return wfdb.rdrecord(str(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr"))
+
+
+def _write(record: wfdb.Record, path: Path, **kwargs) -> list[Path]:
+    return write_record(
+        record.p_signal, record.fs, record.sig_name, record.units,
+        ["ecg12 reconstruction", "model: test"], path, **kwargs,
+    )
+
+
+def test_wfdb_round_trip(tmp_path: Path, record: wfdb.Record) -> None:
+    written = _write(record, tmp_path / "rec_12lead")
+    assert written == [tmp_path / "rec_12lead.dat", tmp_path / "rec_12lead.hea"]
+    back = wfdb.rdrecord(str(tmp_path / "rec_12lead"))
+    assert (back.fs, back.sig_name, back.units) == (500, record.sig_name, ["mV"] * 12)
+    assert back.fmt == ["16"] * 12 and back.adc_gain == [1000.0] * 12 and back.baseline == [0] * 12
+    assert back.comments == ["ecg12 reconstruction", "model: test"]
+    np.testing.assert_allclose(back.p_signal, record.p_signal, atol=0.5e-3 + 1e-9)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec_12lead.dat", "rec_12lead.hea"]
+
+
+def test_wfdb_keeps_microvolt_resolution_and_nan(tmp_path: Path) -> None:
+    t = np.arange(1000) / 500
+    sig = np.column_stack([np.sin(2 * np.pi * t) * 1.2345678, np.full(1000, -32.7)])
+    sig[10, 0] = np.nan
+    write_record(sig, 500, ["I", "II"], ["mV", "mV"], [], tmp_path / "fine")
+    back = wfdb.rdrecord(str(tmp_path / "fine")).p_signal
+    assert np.isnan(back[10, 0]) and np.isnan(back[:, 0]).sum() == 1
+    ok = ~np.isnan(sig)
+    np.testing.assert_allclose(back[ok], sig[ok], atol=0.5e-3 + 1e-9)
+
+
+def test_wfdb_range_checked_before_writing(tmp_path: Path) -> None:
+    sig = np.zeros((1000, 2))
+    sig[500, 1] = 40.0
+    with pytest.raises(ValueError, match=r"40\.000 mV do not fit WFDB format 16"):
+        write_record(sig, 500, ["I", "II"], ["mV", "mV"], [], tmp_path / "loud")
+    with pytest.raises(ValueError, match="may hold only letters"):
+        write_record(sig[:, :1] * 0, 500, ["I"], ["mV"], [], tmp_path / "bad name")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_round_trip(tmp_path: Path, record: wfdb.Record) -> None:
+    [path] = _write(record, tmp_path / "out" / "rec_12lead", fmt="csv")
+    assert path == tmp_path / "out" / "rec_12lead.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["time_s", *record.sig_name]
+    table = np.array(rows[1:], dtype=float)
+    np.testing.assert_allclose(table[:, 0], np.arange(5000) / 500, atol=1e-6)
+    np.testing.assert_allclose(table[:, 1:], record.p_signal, atol=5e-5)
+    rec = read_recording(path)  # our own output reads back with its rate
+    assert (rec.fs, rec.sig_name) == (500.0, record.sig_name)
+
+
+def test_npz_round_trip_with_extra(tmp_path: Path, record: wfdb.Record) -> None:
+    spread = np.abs(record.p_signal) * 0.1
+    [path] = _write(record, tmp_path / "rec.npz", fmt="npz", extra={"p_std": spread})
+    assert path == tmp_path / "rec.npz"
+    with np.load(path, allow_pickle=False) as data:
+        np.testing.assert_array_equal(data["p_signal"], record.p_signal)
+        assert float(data["fs"]) == 500.0
+        assert data["sig_name"].tolist() == record.sig_name
+        assert data["units"].tolist() == ["mV"] * 12
+        assert data["comments"].tolist() == ["ecg12 reconstruction", "model: test"]
+        np.testing.assert_allclose(data["p_std"], spread)
+
+
+def test_refuses_to_overwrite_then_replaces(tmp_path: Path, record: wfdb.Record) -> None:
+    _write(record, tmp_path / "rec")
+    before = (tmp_path / "rec.dat").read_bytes()
+    half = record.p_signal * 0.5
+    with pytest.raises(FileExistsError, match=r"rec\.dat exists"):
+        write_record(half, 500, record.sig_name, record.units, [], tmp_path / "rec")
+    assert (tmp_path / "rec.dat").read_bytes() == before
+    write_record(half, 500, record.sig_name, record.units, [], tmp_path / "rec", overwrite=True)
+    back = wfdb.rdrecord(str(tmp_path / "rec"))
+    np.testing.assert_allclose(back.p_signal, half, atol=0.5e-3 + 1e-9)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.dat", "rec.hea"]
+
+
+def test_any_existing_target_blocks_all(tmp_path: Path, record: wfdb.Record) -> None:
+    (tmp_path / "rec.hea").write_text("someone else's header\n")
+    with pytest.raises(FileExistsError, match=r"rec\.hea"):
+        _write(record, tmp_path / "rec")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.hea"]
+
+
+def test_bad_arguments(tmp_path: Path, record: wfdb.Record) -> None:
+    with pytest.raises(ValueError, match="unknown output format 'edf'"):
+        _write(record, tmp_path / "rec", fmt="edf")
+    with pytest.raises(ValueError, match="does not match 11 names"):
+        write_record(record.p_signal, 500, record.sig_name[:11], record.units[:11], [],
+                     tmp_path / "rec")
+    with pytest.raises(ValueError, match="only be written to npz"):
+        _write(record, tmp_path / "rec", fmt="csv", extra={"x": np.zeros(3)})
+    with pytest.raises(ValueError, match="may not be named"):
+        _write(record, tmp_path / "rec", fmt="npz", extra={"fs": np.zeros(3)})
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,135 @@
+"""Export a trained inference generator as an ecg12 ONNX model and register its card.
+
+    python -m training.export --weights RUN/best_ig.npz --meta RUN/meta.json --name ekgan \\
+        --version 1.0.0 --out ecg12/models/ekgan-v1.onnx [--fp16] [--bundled]
+
+The graph follows the ecg12 contract: input ``lead_i`` (batch, window) float32, output ``leads``
+(batch, 12, window); the 16-row image layout lives inside the graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from training import ekgan  # noqa: E402
+
+REGISTRY = Path(__file__).resolve().parents[1] / "ecg12" / "models" / "registry.json"
+
+
+def load_ig(weights: Path, width: int = 512) -> keras.Model:
+    """An inference generator with the weights saved by ``training.train`` (any backend)."""
+    ig = ekgan.inference_generator(width)
+    with np.load(weights) as z:
+        for i, v in enumerate(ig.weights):
+            v.assign(z[f"w{i}"])
+    return ig
+
+
+def to_onnx(ig: keras.Model, out: Path, width: int = 512, fp16: bool = False) -> Path:
+    """Write the contract model to ``out`` (float16 weights with float32 I/O if ``fp16``)."""
+    import onnx
+
+    model = ekgan.contract_model(ig, width)
+    model(np.zeros((1, width), dtype=np.float32))  # Keras exports only models that have run
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        model.export(str(path), format="onnx", verbose=False)
+        proto = onnx.load(str(path))
+    if fp16:
+        from onnxconverter_common import float16
+
+        proto = float16.convert_float_to_float16(proto, keep_io_types=True)
+    proto.graph.input[0].name, proto.graph.output[0].name = _rename_io(proto)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out))
+    return out
+
+
+def _rename_io(proto) -> tuple[str, str]:
+    """Give the graph's input and output the contract's names wherever they are referenced."""
+    old_in, old_out = proto.graph.input[0].name, proto.graph.output[0].name
+    for node in proto.graph.node:
+        node.input[:] = ["lead_i" if n == old_in else n for n in node.input]
+        node.output[:] = ["leads" if n == old_out else n for n in node.output]
+    return "lead_i", "leads"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=REGISTRY.parents[2]).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def register(name: str, card: dict, registry: Path = REGISTRY, default: bool = False) -> None:
+    """Insert or replace ``name``'s card in the registry file (atomically)."""
+    data = json.loads(registry.read_text())
+    data["models"][name] = card
+    if default:
+        data["default"] = name
+    tmp = registry.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, registry)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, required=True)
+    p.add_argument("--meta", type=Path, required=True, help="the run's meta.json")
+    p.add_argument("--name", default="ekgan")
+    p.add_argument("--version", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    p.add_argument("--bundled", action="store_true", help="ships inside the package")
+    p.add_argument("--default", action="store_true", help="make it the default model")
+    p.add_argument("--description", default="EKGAN inference generator (Joo et al., MICCAI 2023)")
+    p.add_argument("--extra", type=Path, default=None, help="JSON merged into the card (metrics)")
+    args = p.parse_args(argv)
+    meta = json.loads(args.meta.read_text())
+    spec = meta["spec"]
+    ig = load_ig(args.weights, spec["window"])
+    to_onnx(ig, args.out, spec["window"], args.fp16)
+    best = {k: v for k, v in meta["best"].items()}
+    card = {
+        "version": args.version, "file": args.out.name, "sha256": sha256(args.out),
+        "size_bytes": args.out.stat().st_size, "bundled": args.bundled,
+        "description": args.description, "preprocessing": spec,
+        "training": {
+            "architecture": "EKGAN inference generator: 2-D U-Net on a 16 x 512 lead image",
+            "parameters": int(ig.count_params()), "weights_dtype": "float16" if args.fp16 else "float32",
+            "data": "PTB-XL 1.0.3 (subset of 2,664 records), folds 1-8 train, fold 9 selection",
+            "config": meta["config"], "epochs_trained": meta["epoch"], "best_epoch": best["epoch"],
+            "train_seconds": round(meta["train_seconds"], 1), "backend": meta["backend"],
+            "hardware": meta.get("hardware", "unknown"), "git_commit": git_commit(),
+        },
+        "metrics": {"fold9_training_eval": {k: v for k, v in best.items() if k != "per_lead"}},
+    }
+    if args.extra:
+        card["metrics"].update(json.loads(args.extra.read_text()))
+    register(args.name, card, default=args.default)
+    print(f"{args.out} ({card['size_bytes'] / 2**20:.1f} MiB, sha256 {card['sha256'][:12]}...) "
+          f"registered as {args.name} {args.version}")
+
+
+if __name__ == "__main__":
+    main()
