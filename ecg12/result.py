@@ -63,14 +63,15 @@ class Reconstruction:
 
         return self.p_signal[:, lead_index(name)]
 
-    def write(self, outdir: str | Path, fmt: str = "wfdb", overwrite: bool = False) -> list[Path]:
-        """Write ``<outdir>/<input name>_12lead`` as WFDB (default), CSV or NPZ; atomic."""
+    def write(self, outdir: str | Path, fmt: str = "wfdb", overwrite: bool = False,
+              name: str | None = None) -> list[Path]:
+        """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ; atomic."""
         from ecg12.writers import write_record
 
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
         return write_record(self.p_signal, self.fs, self.sig_name, self.units, self.comments,
-                            out / self.record_name, fmt=fmt, overwrite=overwrite)
+                            out / (name or self.record_name), fmt=fmt, overwrite=overwrite)
 
     def plot(self, path: str | Path | None = None, compare: np.ndarray | None = None,
              compare_fs: float | None = None, **kw: Any) -> Figure:

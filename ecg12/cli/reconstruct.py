@@ -1,0 +1,116 @@
+"""``ecg12 reconstruct``: Lead I recordings in, 12-lead records (and pictures) out."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ecg12.errors import Ecg12Error
+from ecg12.model import DEVICES, load
+from ecg12.result import Reconstruction
+
+FORMATS = ("wfdb", "csv", "npz")
+# What a directory is searched for: WFDB headers stand for their records; signal files
+# (.dat/.mat) are only read through their header.
+INPUT_SUFFIXES = (".hea", ".edf", ".csv", ".tsv", ".txt", ".npy")
+
+
+def output_names(files: list[Path]) -> dict[Path, str]:
+    """``<stem>_12lead`` per input; inputs sharing a stem (rec.hea, rec.csv) keep their suffix."""
+    stems = [f.stem for f in files]
+    return {f: f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead" if stems.count(f.stem) > 1
+            else f"{f.stem}_12lead" for f in files}
+
+
+def expand_inputs(items: tuple[str, ...]) -> list[Path]:
+    """Files as given, directories searched (not recursively), glob patterns expanded."""
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in INPUT_SUFFIXES)
+        elif any(c in item for c in "*?[") and not path.exists():
+            found += sorted(Path(p) for p in glob.glob(item))
+        else:
+            found.append(path)
+    # A WFDB signal file stands for its record: read it once, through its header.
+    records = [p.with_suffix(".hea") if p.suffix.lower() in (".dat", ".mat")
+               and p.with_suffix(".hea").exists() else p for p in found]
+    return list(dict.fromkeys(records))
+
+
+@click.command("reconstruct")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the results (created if missing).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="wfdb", show_default=True)
+@click.option("--plot", "draw", is_flag=True, help="Also draw each result as a clinical PNG.")
+@click.option("--model", "model_name", default=None, help="Model name (see `ecg12 models`).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--lead", default=None, help="Channel to use when no lead is named I.")
+@click.option("--fs", type=float, default=None, help="Sampling rate for files that carry none.")
+@click.option("--out-fs", type=float, default=500.0, show_default=True, help="Output rate (Hz).")
+@click.option("--notch", type=click.Choice(["50", "60"]), default=None,
+              help="Remove 50 or 60 Hz mains interference before reconstruction.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def command(inputs: tuple[str, ...], outdir: Path, fmt: str, draw: bool, model_name: str | None,
+            device: str, lead: str | None, fs: float | None, out_fs: float, notch: str | None,
+            overwrite: bool, quiet: bool) -> None:
+    """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs)."""
+    out = Console(quiet=quiet, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    files = expand_inputs(inputs)
+    if not files:
+        err.print("error: no input files found", markup=False)
+        raise SystemExit(1)
+    try:
+        model = load(model_name, device=device)
+    except Ecg12Error as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise SystemExit(1) from None
+    if model.device_note:
+        out.print(f"note: {model.device_note}", markup=False)
+    names = output_names(files)
+    failed = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
+        task = progress.add_task("reconstructing", total=len(files))
+        for path in files:
+            try:
+                rec = model.reconstruct(path, fs=fs, lead=lead, out_fs=out_fs,
+                                        notch_hz=float(notch) if notch else None)
+                written = _write(rec, outdir / names[path], fmt, draw, overwrite)
+            except (Ecg12Error, FileExistsError, OSError, ValueError) as exc:
+                failed += 1
+                progress.console.print(f"error: {_one_line(exc, path)}", markup=False)
+            else:
+                for warning in rec.warnings:
+                    progress.console.print(f"warning: {warning}", markup=False)
+                out.print(f"{path} -> {', '.join(str(p) for p in written)}", markup=False)
+            progress.advance(task)
+    if failed:
+        err.print(f"{failed} of {len(files)} inputs failed", markup=False)
+        raise SystemExit(1)
+
+
+def _write(rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: bool) -> list[Path]:
+    """Write the record and (optionally) its picture; refuse both if either exists."""
+    picture = stem.with_name(stem.name + ".png")
+    if draw and picture.exists() and not overwrite:
+        raise FileExistsError(f"{picture} exists; pass --overwrite to replace it")
+    written = rec.write(stem.parent, fmt=fmt, overwrite=overwrite, name=stem.name)
+    if draw:
+        rec.plot(picture)
+        written.append(picture)
+    return written
+
+
+def _one_line(exc: Exception, path: Path) -> str:
+    text = " ".join(str(exc).split())
+    return text if str(path) in text else f"{path}: {text}"

@@ -1,0 +1,110 @@
+"""``ecg12 reconstruct`` driven like a user would, on real files and a real ONNX session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+from click.testing import CliRunner
+
+from ecg12.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A folder of real inputs: the WFDB, CSV and Apple Health examples plus one broken file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("lead_i.hea", "lead_i.dat", "apple_health_lead_i.csv"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    shutil.copy(EXAMPLES / "lead_i.csv", folder / "other.csv")
+    (folder / "broken.csv").write_text("time_s,I\n0.0,abc\n")
+    return folder
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_one_bad_file_does_not_stop_the_others(tiny_model: Path, inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("reconstruct", str(inputs), "-o", str(out))
+    assert result.exit_code == 1
+    assert "broken.csv" in result.output and "1 of 4 inputs failed" in result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{s}_12lead.{x}" for s in ("lead_i", "apple_health_lead_i", "other")
+                           for x in ("hea", "dat"))
+    assert not any("broken" in n for n in names)  # no partial output for the bad file
+    rec = wfdb.rdrecord(str(out / "apple_health_lead_i_12lead"))
+    assert rec.fs == 500 and rec.sig_name[6] == "V1"
+
+
+@pytest.mark.parametrize("fmt, suffixes", [("csv", [".csv"]), ("npz", [".npz"])])
+def test_formats_and_plot(tiny_model: Path, tmp_path: Path, fmt: str, suffixes: list[str]) -> None:
+    out = tmp_path / "out"
+    result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--format", fmt,
+                 "--plot", "--out-fs", "250")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in out.iterdir()) == sorted(suffixes + [".png"])
+    if fmt == "npz":
+        with np.load(out / "lead_i_12lead.npz") as z:
+            assert z["p_signal"].shape == (7500, 12) and float(z["fs"]) == 250.0
+    else:
+        header = (out / "lead_i_12lead.csv").read_text().splitlines()[0]
+        assert header.split(",")[:3] == ["time_s", "I", "II"]
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out)).exit_code == 0
+    hea = out / "lead_i_12lead.hea"
+    hea.write_text(hea.read_text() + "# a user's note\n")
+    kept = hea.read_bytes()
+    result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out))
+    assert result.exit_code == 1 and "exists" in result.output
+    assert hea.read_bytes() == kept
+    assert run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--overwrite").exit_code == 0
+    assert hea.read_bytes() != kept
+
+
+def test_globs_same_stems_and_quiet(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("reconstruct", str(EXAMPLES / "lead_i.*"), "-o", str(out), "-q")
+    assert result.exit_code == 0 and result.output == ""
+    # lead_i.hea and lead_i.csv (lead_i.dat is read through its header) keep distinct names.
+    assert {p.stem for p in out.iterdir()} == {"lead_i_hea_12lead", "lead_i_csv_12lead"}
+
+
+def test_rate_and_lead_options(tiny_model: Path, tmp_path: Path) -> None:
+    x = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal
+    np.save(tmp_path / "two.npy", np.hstack([x, -x]))
+    result = run("reconstruct", str(tmp_path / "two.npy"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "--fs" in result.output
+    result = run("reconstruct", str(tmp_path / "two.npy"), "-o", str(tmp_path / "o"), "--fs", "500",
+                 "--lead", "ch2")
+    assert result.exit_code == 0, result.output
+    rec = wfdb.rdrecord(str(tmp_path / "o" / "two_12lead"))
+    # Lead I of the output is channel 2 conditioned (baseline wander removed), so not exactly -x.
+    assert np.corrcoef(rec.p_signal[1000:-1000, 0], x[1000:-1000, 0])[0, 1] < -0.95
+
+
+def test_missing_model_and_cuda_are_clean_errors(tiny_model: Path, tmp_path: Path) -> None:
+    result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path), "--model", "nope")
+    assert result.exit_code == 1 and "unknown model" in result.output
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path),
+                     "--device", "cuda")
+        assert result.exit_code == 1 and "CUDA" in result.output
+        assert not any(tmp_path.glob("*_12lead*"))
+
+
+def test_nothing_to_do_is_an_error(tiny_model: Path, tmp_path: Path) -> None:
+    result = run("reconstruct", str(tmp_path / "*.hea"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "no input files" in result.output

@@ -1,0 +1,366 @@
+"""Score registered models on a PTB-XL fold through the public ecg12 API, the path users take.
+
+    python -m training.evaluate --ptbxl ../shared/data/ptbxl --all --out docs/results.md \\
+        --json docs/results.json
+
+Each record's real Lead I (mV, 500 Hz) goes through ``ecg12.load(...).reconstruct_many`` and the
+500 Hz output is scored against the record's own 12 leads with :func:`training.metrics.score`.
+Fold 9 is the selection fold (models pick their best epoch on it); fold 10, PTB-XL's test fold,
+is refused unless asked for explicitly, because nothing may be tuned on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import ecg12
+from ecg12.errors import InputError
+from ecg12.leads import LEAD_NAMES
+from ecg12.registry import Registry
+from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord, load_record, read_index
+from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows, score
+
+FS = 500.0
+#: Records per reconstruct_many call: the API pools their windows into shared batches.
+CHUNK = 64
+#: Records reconstructed one at a time (after one warm-up call) to time CPU inference.
+TIMED_RECORDS = 20
+#: Real and reconstructed Lead I (the conditioned input itself) must agree this well in the
+#: evaluation band on the median record; a shift or a wrong rate between the two would not.
+ALIGNED_R = 0.99
+#: Figures that training.figures draws per model, as figures/<model>-<kind>.png beside the page.
+FIGURE_KINDS = ("typical", "worst", "amplitude")
+#: Reference measurements from ../shared/docs/ekgan.md (fold 9, same conventions), as written there.
+REFERENCE = (
+    ("linear floor (one 101-tap FIR per lead from Lead I, least squares on folds 1-8)",
+     "0.59", "0.080", "0.09", "0.04"),
+    ("plain L1 generator (EKGAN's inference generator, no adversarial or latent term)",
+     "0.77-0.78", "0.056", "~0.25", "~0.19"),
+)
+PTBXL_CREDIT = ("PTB-XL 1.0.3 (Wagner et al., PTB-XL, a large publicly available "
+                "electrocardiography dataset, Scientific Data 7, 154 (2020)), CC BY 4.0")
+
+
+def figure_name(model: str, kind: str) -> str:
+    return f"{model}-{kind}.png"
+
+
+def fold_records(ptbxl: Path, fold: int, limit: int | None = None,
+                 allow_test_fold: bool = False) -> list[PtbxlRecord]:
+    """The fold's present 500 Hz records; the test fold only when ``allow_test_fold``."""
+    if fold == TEST_FOLD and not allow_test_fold:
+        raise ValueError(f"fold {TEST_FOLD} is PTB-XL's test fold: nothing is tuned on it and only "
+                         "the maintainers score it (--i-know-this-is-the-test-fold)")
+    records = [r for r in read_index(ptbxl) if r.fold == fold][:limit]
+    if not records:
+        raise ValueError(f"{ptbxl}: no records of fold {fold} present")
+    return records
+
+
+@dataclass
+class FoldOutput:
+    """Aligned real and reconstructed records (records, samples, 12) mV at 500 Hz."""
+
+    real: np.ndarray
+    rec: np.ndarray
+    ecg_ids: list[int]
+    refused: list[dict]  # {"ecg_id", "error"}: inputs the API rejected, as a user would see
+    warned: int  # records whose reconstruction carried input-quality warnings
+
+
+def _read_500(record: PtbxlRecord) -> np.ndarray:
+    leads, fs = load_record(record.path)
+    if fs != FS:
+        raise ValueError(f"{record.path}: expected {FS:g} Hz (records500), got {fs:g} Hz")
+    return leads
+
+
+def _reconstruct_chunk(model: ecg12.Model, leads_i: list[np.ndarray]
+                       ) -> list[ecg12.Reconstruction | InputError]:
+    """One pooled call; if the API refuses an input, redo the chunk record by record."""
+    try:
+        return model.reconstruct_many(leads_i, fs=FS)
+    except InputError:
+        out: list[ecg12.Reconstruction | InputError] = []
+        for x in leads_i:
+            try:
+                out.append(model.reconstruct(x, fs=FS))
+            except InputError as exc:
+                out.append(exc)
+        return out
+
+
+def reconstruct_fold(model: ecg12.Model, records: list[PtbxlRecord], chunk: int = CHUNK
+                     ) -> FoldOutput:
+    """Reconstruct every record from its real Lead I and pair it with the real 12 leads."""
+    real, rec, ids, refused, warned = [], [], [], [], 0
+    for start in range(0, len(records), chunk):
+        part = records[start : start + chunk]
+        leads = [_read_500(r) for r in part]
+        outs = _reconstruct_chunk(model, [x[:, 0] for x in leads])
+        for record, truth, out in zip(part, leads, outs, strict=True):
+            if isinstance(out, InputError):
+                refused.append({"ecg_id": record.ecg_id, "error": str(out)})
+                continue
+            if out.fs != FS or out.p_signal.shape != truth.shape:
+                raise RuntimeError(f"{record.path}: reconstruction {out.p_signal.shape} at "
+                                   f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz")
+            real.append(truth.astype(np.float32))
+            rec.append(out.p_signal)
+            ids.append(record.ecg_id)
+            warned += bool(out.warnings)
+    if not real:
+        raise RuntimeError("the API refused every record")
+    return FoldOutput(np.stack(real), np.stack(rec), ids, refused, warned)
+
+
+def lead_i_r(fold: FoldOutput) -> np.ndarray:
+    """Per record, r of real vs reconstructed Lead I in the evaluation band: the alignment check."""
+    return pearson_rows(eval_band(fold.real[..., :1], FS), eval_band(fold.rec[..., :1], FS))[:, 0]
+
+
+def cpu_seconds_per_10s(model: ecg12.Model, leads_i: list[np.ndarray], n: int = TIMED_RECORDS
+                        ) -> float:
+    """Mean wall time of ``reconstruct`` on one record at a time, per 10 s of input."""
+    model.reconstruct(leads_i[0], fs=FS)  # warm-up: first-call allocations are not inference
+    per_10s = []
+    for i in range(n):
+        x = leads_i[i % len(leads_i)]
+        t0 = time.perf_counter()
+        model.reconstruct(x, fs=FS)
+        per_10s.append((time.perf_counter() - t0) * 10.0 * FS / len(x))
+    return float(np.mean(per_10s))
+
+
+def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Path | None = None,
+             limit: int | None = None, *, allow_test_fold: bool = False) -> dict:
+    """Scores, timing and card facts of one registered model on one PTB-XL fold."""
+    records = fold_records(ptbxl, fold, limit, allow_test_fold)
+    reg = ecg12.load_registry(registry)
+    model = ecg12.load(model_name, device="cpu", registry=reg)
+    out = reconstruct_fold(model, records)
+    alignment = lead_i_r(out)
+    if not np.nanmedian(alignment) > ALIGNED_R:
+        raise RuntimeError(f"{model_name}: real and reconstructed Lead I disagree (median r "
+                           f"{np.nanmedian(alignment):.3f}); the records are misaligned")
+    timed = [x[:, 0] for x in out.real[:TIMED_RECORDS]]
+    card = model.card
+    return {
+        "model": model_name, "version": card.version, "description": card.description,
+        "registry": str(registry) if registry else "package",
+        "file": card.file, "size_bytes": card.size_bytes,
+        "training": card.training, "card_metrics": card.metrics,
+        "fold": fold, "records": len(out.ecg_ids), "ecg_ids": out.ecg_ids,
+        "refused": out.refused, "records_with_warnings": out.warned,
+        "lead_i_r_min": float(np.nanmin(alignment)),
+        "cpu_seconds_per_10s_record": cpu_seconds_per_10s(model, timed),
+        "scores": score(out.real, out.rec, fs=FS),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _fmt(value: object, spec: str) -> str:
+    return format(value, spec) if isinstance(value, (int, float)) else "–"
+
+
+def _summary_rows(results: list[dict]) -> list[list[str]]:
+    rows = []
+    for res in results:
+        s = res["scores"]
+        rows.append([f"**{res['model']}** {res['version']}", str(s["records"]),
+                     f"{s['mean_r']:.3f}", f"{s['mae_mv']:.4f}", f"{s['rmse_mv']:.4f}",
+                     f"{s['v1_v6_amplitude_slope']:.2f}", f"{s['v1_v6_amplitude_r2']:.2f}"])
+    for label, r, mae, slope, r2 in REFERENCE:
+        rows.append([f"reference: {label}", "–", r, mae, "–", slope, r2])
+    return rows
+
+
+def _per_lead_rows(results: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    wave, amp = [], []
+    for lead in RECONSTRUCTED:
+        cells = [res["scores"]["per_lead"][lead] for res in results]
+        wave.append([lead] + [f"{c['r']:.3f} / {c['mae_mv']:.3f} / {c['rmse_mv']:.3f}"
+                              for c in cells])
+        amp.append([lead] + [f"{a['slope']:.2f} / {a['r2']:.2f} / {a['bias']:+.2f} ± {a['loa']:.2f}"
+                             for a in (c["amplitude"] for c in cells)])
+    return wave, amp
+
+
+def _model_rows(results: list[dict]) -> tuple[list[list[str]], list[str]]:
+    rows, configs = [], []
+    for res in results:
+        t = res["training"]
+        params = t.get("parameters")
+        rows.append([
+            res["model"], f"{res['size_bytes'] / 1e6:.1f} MB",
+            f"{params / 1e6:.2f} M" if isinstance(params, int) else "–",
+            str(t.get("weights_dtype", "–")), f"{res['cpu_seconds_per_10s_record']:.3f}",
+            str(t.get("hardware", "–")), _fmt(t.get("train_seconds"), ".0f"),
+            _fmt(t.get("epochs_trained"), "d"), _fmt(t.get("best_epoch"), "d"),
+        ])
+        config = t.get("config") or {}
+        configs.append(f"- **{res['model']}**: {res['description']}. Training config: "
+                       + (", ".join(f"`{k}={v}`" for k, v in config.items()) or "none recorded"))
+    return rows, configs
+
+
+def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
+                    figures: Sequence[str] = ()) -> str:
+    """The results page: summary, per-lead tables, models, method, credit (no per-record lists)."""
+    fold = results[0]["fold"]
+    names = [res["model"] for res in results]
+    wave, amp = _per_lead_rows(results)
+    models, configs = _model_rows(results)
+    lines = [
+        f"# ecg12 accuracy on PTB-XL fold {fold}",
+        "",
+        "Generated by `training/evaluate.py`; do not edit by hand. Made with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Every record of fold {fold} present in `{ptbxl}` is reconstructed from its own real "
+        "Lead I (mV, 500 Hz) through the public API (`ecg12.load(name, device=\"cpu\")"
+        ".reconstruct_many(..., fs=500)`, output at 500 Hz) and scored against the record's "
+        f"real 12 leads. Both are band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz; scores cover "
+        "the 11 reconstructed leads (Lead I is the input), per record and lead, averaged over "
+        "records. Amplitude is p99 - p1 per record and lead; its slope and R² are those of "
+        "reconstructed on real across records (1 / 1: each patient's own amplitudes; 0 / 0: the "
+        "population average), and bias ± LoA are Bland-Altman (reconstructed - real, mV, "
+        "limits 1.96 SD). Only these scores are computed: Pearson r, MAE, RMSE and amplitude "
+        "agreement; no other metrics from the literature.",
+        "",
+    ]
+    if fold == VALID_FOLD:
+        lines += [f"Fold {VALID_FOLD} is the selection fold: each model's best epoch was chosen on "
+                  f"it, so these figures lean optimistic. Fold {TEST_FOLD} (PTB-XL's test fold) is "
+                  "scored only by the maintainers.", ""]
+    lines += ["## Summary", ""]
+    lines += _table(["model", "records", "mean r", "MAE (mV)", "RMSE (mV)",
+                     "V1-V6 amp. slope", "V1-V6 amp. R²"], _summary_rows(results))
+    lines += ["", "Reference rows are measurements quoted from the project docs "
+              "(`../shared/docs/ekgan.md`, fold 9, same conventions), not recomputed here.", ""]
+    for res in results:
+        problems = [f"{len(res['refused'])} refused by the API"] if res["refused"] else []
+        problems.append(f"{res['records_with_warnings']} with input-quality warnings")
+        lines.append(f"- {res['model']}: {res['records']} records scored, {', '.join(problems)}; "
+                     f"real vs reconstructed Lead I r ≥ {res['lead_i_r_min']:.3f} "
+                     "(alignment check).")
+    lines += ["", "## Per lead: r / MAE / RMSE (mV)", ""]
+    lines += _table(["lead", *names], wave)
+    lines += ["", "## Per lead: amplitude slope / R² / bias ± LoA (mV)", ""]
+    lines += _table(["lead", *names], amp)
+    lines += ["", "## Models", ""]
+    lines += _table(["model", "file", "parameters", "weights", "CPU s per 10 s record",
+                     "trained on", "train s", "epochs trained", "best epoch"], models)
+    lines += ["", f"CPU time: mean wall time of `Model.reconstruct` on one 10 s record at a time "
+              f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}.", ""]
+    lines += configs
+    if figures:
+        lines += ["", "## Figures", "", *(f"![{Path(link).stem}]({link})" for link in figures)]
+    lines += ["", "## Data", "", f"Computed on {PTBXL_CREDIT}. Per-record scores are in the JSON "
+              "file written beside this page.", ""]
+    return "\n".join(lines)
+
+
+def _model_sources(registries: list[Path], models: list[str], every: bool
+                   ) -> list[tuple[str, Path | None]]:
+    """(model, registry path) pairs: each model from the first listed registry that names it."""
+    loaded: list[tuple[Path | None, Registry]] = [(p, ecg12.load_registry(p)) for p in registries]
+    if not loaded:
+        loaded = [(None, ecg12.load_registry())]
+    if every:
+        models = list(dict.fromkeys(name for _, reg in loaded for name in reg.cards))
+    pairs = []
+    for name in models:
+        path = next((p for p, reg in loaded if name in reg.cards), False)
+        if path is False:
+            raise ValueError(f"model '{name}' is in none of the registries given")
+        pairs.append((name, path))
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
+    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
+    p.add_argument("--all", action="store_true", help="every model of the registries")
+    p.add_argument("--registry", type=Path, action="append", default=[],
+                   help="registry.json (repeatable; a model comes from the first that names it); "
+                        "default: the package's")
+    p.add_argument("--fold", type=int, default=VALID_FOLD)
+    p.add_argument("--i-know-this-is-the-test-fold", dest="test_fold", action="store_true",
+                   help=f"allow fold {TEST_FOLD}")
+    p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
+    p.add_argument("--out", type=Path, default=None, help="Markdown page to write")
+    p.add_argument("--json", type=Path, default=None, help="full scores as JSON")
+    args = p.parse_args(argv)
+    if args.fold == TEST_FOLD and not args.test_fold:
+        p.error(f"fold {TEST_FOLD} is the test fold; pass --i-know-this-is-the-test-fold")
+    if not args.model and not args.all:
+        p.error("name a --model or pass --all")
+    command = "python -m training.evaluate " + shlex.join(argv)
+    results = []
+    try:
+        sources = _model_sources(args.registry, args.model, args.all)
+    except (ValueError, ecg12.ModelError) as exc:
+        p.error(str(exc))
+    for name, registry in sources:
+        t0 = time.perf_counter()
+        res = evaluate(name, args.ptbxl, args.fold, registry, args.limit,
+                       allow_test_fold=args.test_fold)
+        results.append(res)
+        s = res["scores"]
+        print(f"{name}: {s['records']} records, r {s['mean_r']:.3f}, MAE {s['mae_mv']:.4f} mV, "
+              f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "
+              f"CPU {res['cpu_seconds_per_10s_record']:.3f} s/record "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    cpu = _cpu_name()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        figures = [f"figures/{figure_name(res['model'], kind)}" for res in results
+                   for kind in FIGURE_KINDS
+                   if (args.out.parent / "figures" / figure_name(res["model"], kind)).is_file()]
+        args.out.write_text(render_markdown(results, command, args.ptbxl, cpu, figures),
+                            encoding="utf-8")
+        print(f"wrote {args.out}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        body = {"command": command, "ptbxl": str(args.ptbxl), "fold": args.fold,
+                "ecg12_version": ecg12.__version__, "cpu": cpu, "lead_names": list(LEAD_NAMES),
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "models": results}
+        args.json.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
