@@ -35,7 +35,7 @@ def infer(
     if out.shape != (len(pooled), 12, spec.window):
         raise ValueError(f"model returned {out.shape}, expected {(len(pooled), 12, spec.window)}")
     results, k = [], 0
-    for x, w in zip(leads_i, windows):
+    for x, w in zip(leads_i, windows, strict=True):
         results.append(stitch(out[k : k + len(w)], len(x), spec.stride))
         k += len(w)
     return results

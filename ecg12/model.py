@@ -56,8 +56,9 @@ class Model:
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
         if inputs != ["lead_i"] or outputs != ["leads"]:
-            raise ModelError(f"{path}: expected input 'lead_i' and output 'leads', "
-                             f"got {inputs} -> {outputs}")
+            raise ModelError(
+                f"{path}: expected input 'lead_i' and output 'leads', got {inputs} -> {outputs}"
+            )
 
     @property
     def name(self) -> str:
@@ -70,21 +71,27 @@ class Model:
         """Raw model call on conditioned windows: (batch, window) -> (batch, 12, window)."""
         return self.session.run(["leads"], {"lead_i": np.ascontiguousarray(windows, np.float32)})[0]
 
-    def reconstruct(self, source: str | Path | np.ndarray, fs: float | None = None, **kw
-                    ) -> Reconstruction:
+    def reconstruct(
+        self, source: str | Path | np.ndarray, fs: float | None = None, **kw
+    ) -> Reconstruction:
         """One recording; see :func:`ecg12.reconstruct` for the arguments."""
         return self.reconstruct_many([source], fs=fs, **kw)[0]
 
-    def reconstruct_many(self, sources: list[str | Path | np.ndarray], fs: float | None = None,
-                         **kw) -> list[Reconstruction]:
+    def reconstruct_many(
+        self, sources: list[str | Path | np.ndarray], fs: float | None = None, **kw
+    ) -> list[Reconstruction]:
         """Many recordings in one pass: their windows share batches (fast for short records)."""
         from ecg12.pipeline import reconstruct_inputs
 
         return reconstruct_inputs(self, sources, fs=fs, **kw)
 
 
-def load(name: str | None = None, device: str = "auto", registry: Registry | None = None,
-         download: bool = True) -> Model:
+def load(
+    name: str | None = None,
+    device: str = "auto",
+    registry: Registry | None = None,
+    download: bool = True,
+) -> Model:
     """Load a registered model by name (default: the registry's default, EKGAN).
 
     Bundled models are verified in place; others are fetched into the cache on first use

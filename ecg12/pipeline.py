@@ -36,8 +36,12 @@ class LeadInput:
     warnings: list[str]
 
 
-def read_input(source: str | Path | np.ndarray, spec: PreprocessSpec, fs: float | None = None,
-               lead: str | None = None) -> LeadInput:
+def read_input(
+    source: str | Path | np.ndarray,
+    spec: PreprocessSpec,
+    fs: float | None = None,
+    lead: str | None = None,
+) -> LeadInput:
     """Read a file (or take an array in mV), pick Lead I and check that the model can use it."""
     from ecg12.quality import check_lead
     from ecg12.readers import MIN_FS, read_lead
@@ -47,7 +51,13 @@ def read_input(source: str | Path | np.ndarray, spec: PreprocessSpec, fs: float 
             raise InputError("sampling rate unknown; pass fs=", "<array>")
         if fs < MIN_FS:
             raise InputError(f"sampling rate {fs:g} Hz is below {MIN_FS:g} Hz", "<array>")
-        x, rate, name, fmt, where = np.asarray(source, dtype=np.float64), float(fs), "I", "array", "<array>"
+        x, rate, name, fmt, where = (
+            np.asarray(source, dtype=np.float64),
+            float(fs),
+            "I",
+            "array",
+            "<array>",
+        )
         if x.ndim != 1:
             raise InputError(f"expected a 1-D Lead I array, got shape {x.shape}", where)
     else:
@@ -58,34 +68,53 @@ def read_input(source: str | Path | np.ndarray, spec: PreprocessSpec, fs: float 
     return LeadInput(report.signal, rate, name, where, fmt, list(report.warnings))
 
 
-def reconstruct_inputs(model: Model, sources: list[str | Path | np.ndarray], fs: float | None = None,
-                       lead: str | None = None, out_fs: float | None = DEFAULT_OUT_FS,
-                       notch_hz: float | None = None) -> list[Reconstruction]:
+def reconstruct_inputs(
+    model: Model,
+    sources: list[str | Path | np.ndarray],
+    fs: float | None = None,
+    lead: str | None = None,
+    out_fs: float | None = DEFAULT_OUT_FS,
+    notch_hz: float | None = None,
+) -> list[Reconstruction]:
     """Reconstruct several inputs with one model, pooling their windows into shared batches."""
     spec = model.spec
     inputs = [read_input(s, spec, fs=fs, lead=lead) for s in sources]
     conditioned = [preprocess(i.signal, i.fs, spec, notch_hz=notch_hz) for i in inputs]
     raw = infer(conditioned, spec, model.predict)
     results = []
-    for inp, x, leads in zip(inputs, conditioned, raw):
+    for inp, x, leads in zip(inputs, conditioned, raw, strict=True):
         mv = finish(leads, x, spec)
         rate = out_fs or spec.fs
         if rate != spec.fs:
             # Resampling is linear, so the limb identities survive it up to rounding; re-deriving
             # makes them exact again.
             mv = derive_limb_leads(resample(mv, spec.fs, rate).astype(np.float32))
-        results.append(Reconstruction(
-            p_signal=mv.astype(np.float32), fs=float(rate), model=model.card.name,
-            model_version=model.card.version, source=inp.source, input_lead=inp.lead,
-            input_fs=inp.fs, input_format=inp.format, warnings=inp.warnings,
-        ))
+        results.append(
+            Reconstruction(
+                p_signal=mv.astype(np.float32),
+                fs=float(rate),
+                model=model.card.name,
+                model_version=model.card.version,
+                source=inp.source,
+                input_lead=inp.lead,
+                input_fs=inp.fs,
+                input_format=inp.format,
+                warnings=inp.warnings,
+            )
+        )
     return results
 
 
-def reconstruct(source: str | Path | np.ndarray, fs: float | None = None, *,
-                lead: str | None = None, model: str | Model | None = None, device: str = "auto",
-                out_fs: float | None = DEFAULT_OUT_FS, notch_hz: float | None = None
-                ) -> Reconstruction:
+def reconstruct(
+    source: str | Path | np.ndarray,
+    fs: float | None = None,
+    *,
+    lead: str | None = None,
+    model: str | Model | None = None,
+    device: str = "auto",
+    out_fs: float | None = DEFAULT_OUT_FS,
+    notch_hz: float | None = None,
+) -> Reconstruction:
     """Estimate the 12-lead ECG from a Lead I recording.
 
     ``source`` is a file (WFDB, EDF, CSV, Apple Health CSV, .npy) or a 1-D array in mV (then
@@ -97,5 +126,6 @@ def reconstruct(source: str | Path | np.ndarray, fs: float | None = None, *,
     from ecg12.model import Model, load
 
     loaded = model if isinstance(model, Model) else load(model, device=device)
-    return reconstruct_inputs(loaded, [source], fs=fs, lead=lead, out_fs=out_fs,
-                              notch_hz=notch_hz)[0]
+    return reconstruct_inputs(loaded, [source], fs=fs, lead=lead, out_fs=out_fs, notch_hz=notch_hz)[
+        0
+    ]

@@ -66,17 +66,26 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
     )
 
 
+#: Samples of odd reflection added at each end before zero-phase filtering: long enough for the
+#: 0.5 Hz high-pass to settle (the whole of a 10 s record at 250 Hz), so record edges carry no
+#: start-up transient. Part of the conditioning the shipped models were trained with.
+PAD_SAMPLES = 3600
+
+
 def _filtfilt(sos: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
     from scipy import signal
 
-    # Reflecting the ends (padtype 'odd') over up to 3 s avoids start-up transients on short records.
-    padlen = min(x.shape[axis] - 1, 3 * max(sos.shape[0] * 6, 1) * 100)
+    padlen = min(x.shape[axis] - 1, PAD_SAMPLES)
     return signal.sosfiltfilt(sos, x, axis=axis, padtype="odd", padlen=padlen)
 
 
 def bandpass(
-    x: np.ndarray, fs: float, highpass_hz: float, lowpass_hz: float | None,
-    order: int = 2, axis: int = 0,
+    x: np.ndarray,
+    fs: float,
+    highpass_hz: float,
+    lowpass_hz: float | None,
+    order: int = 2,
+    axis: int = 0,
 ) -> np.ndarray:
     """Zero-phase Butterworth band-pass (high-pass only when ``lowpass_hz`` is None).
 

@@ -42,7 +42,9 @@ class Reconstruction:
     @property
     def record_name(self) -> str:
         """``<input name>_12lead``, the stem every writer uses."""
-        stem = Path(self.source).stem if self.source and not self.source.startswith("<") else "array"
+        stem = (
+            Path(self.source).stem if self.source and not self.source.startswith("<") else "array"
+        )
         return f"{stem}_12lead"
 
     @property
@@ -53,7 +55,8 @@ class Reconstruction:
         return [
             f"Reconstructed 12-lead ECG, {DISCLAIMER}.",
             f"ecg12 {__version__}, model {self.model} {self.model_version}",
-            f"input: {self.source}, lead {self.input_lead}, {self.input_fs:g} Hz, {self.input_format}",
+            f"input: {self.source}, lead {self.input_lead}, {self.input_fs:g} Hz, "
+            f"{self.input_format}",
             *(f"warning: {w}" for w in self.warnings),
         ]
 
@@ -63,20 +66,40 @@ class Reconstruction:
 
         return self.p_signal[:, lead_index(name)]
 
-    def write(self, outdir: str | Path, fmt: str = "wfdb", overwrite: bool = False,
-              name: str | None = None) -> list[Path]:
+    def write(
+        self,
+        outdir: str | Path,
+        fmt: str = "wfdb",
+        overwrite: bool = False,
+        name: str | None = None,
+    ) -> list[Path]:
         """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ; atomic."""
         from ecg12.writers import write_record
 
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
-        return write_record(self.p_signal, self.fs, self.sig_name, self.units, self.comments,
-                            out / (name or self.record_name), fmt=fmt, overwrite=overwrite)
+        return write_record(
+            self.p_signal,
+            self.fs,
+            self.sig_name,
+            self.units,
+            self.comments,
+            out / (name or self.record_name),
+            fmt=fmt,
+            overwrite=overwrite,
+        )
 
-    def plot(self, path: str | Path | None = None, compare: np.ndarray | None = None,
-             compare_fs: float | None = None, **kw: Any) -> Figure:
+    def plot(
+        self,
+        path: str | Path | None = None,
+        compare: np.ndarray | None = None,
+        compare_fs: float | None = None,
+        **kw: Any,
+    ) -> Figure:
         """The clinical 12-lead printout (25 mm/s, 10 mm/mV), optionally over a real ECG."""
         from ecg12.plot import plot_12lead
 
         kw.setdefault("title", f"{self.record_name}: {DISCLAIMER}")
-        return plot_12lead(self.p_signal, self.fs, path, compare=compare, compare_fs=compare_fs, **kw)
+        return plot_12lead(
+            self.p_signal, self.fs, path, compare=compare, compare_fs=compare_fs, **kw
+        )

@@ -45,7 +45,7 @@ def stitch(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
     w = crossfade_weights(window, stride)
     acc = np.zeros((leads, n), dtype=np.float64)
     norm = np.zeros(n, dtype=np.float64)
-    for s, p in zip(starts, pred):
+    for s, p in zip(starts, pred, strict=True):
         # The first and last windows have no neighbour on their outer side: keep full weight there.
         wi = w.copy()
         if s == 0:

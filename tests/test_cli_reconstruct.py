@@ -31,14 +31,19 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
-def test_one_bad_file_does_not_stop_the_others(tiny_model: Path, inputs: Path, tmp_path: Path) -> None:
+def test_one_bad_file_does_not_stop_the_others(
+    tiny_model: Path, inputs: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run("reconstruct", str(inputs), "-o", str(out))
     assert result.exit_code == 1
     assert "broken.csv" in result.output and "1 of 4 inputs failed" in result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{s}_12lead.{x}" for s in ("lead_i", "apple_health_lead_i", "other")
-                           for x in ("hea", "dat"))
+    assert names == sorted(
+        f"{s}_12lead.{x}"
+        for s in ("lead_i", "apple_health_lead_i", "other")
+        for x in ("hea", "dat")
+    )
     assert not any("broken" in n for n in names)  # no partial output for the bad file
     rec = wfdb.rdrecord(str(out / "apple_health_lead_i_12lead"))
     assert rec.fs == 500 and rec.sig_name[6] == "V1"
@@ -47,8 +52,17 @@ def test_one_bad_file_does_not_stop_the_others(tiny_model: Path, inputs: Path, t
 @pytest.mark.parametrize("fmt, suffixes", [("csv", [".csv"]), ("npz", [".npz"])])
 def test_formats_and_plot(tiny_model: Path, tmp_path: Path, fmt: str, suffixes: list[str]) -> None:
     out = tmp_path / "out"
-    result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--format", fmt,
-                 "--plot", "--out-fs", "250")
+    result = run(
+        "reconstruct",
+        str(EXAMPLES / "lead_i.hea"),
+        "-o",
+        str(out),
+        "--format",
+        fmt,
+        "--plot",
+        "--out-fs",
+        "250",
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.suffix for p in out.iterdir()) == sorted(suffixes + [".png"])
     if fmt == "npz":
@@ -68,7 +82,10 @@ def test_existing_outputs_are_kept_unless_overwrite(tiny_model: Path, tmp_path: 
     result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out))
     assert result.exit_code == 1 and "exists" in result.output
     assert hea.read_bytes() == kept
-    assert run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--overwrite").exit_code == 0
+    assert (
+        run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--overwrite").exit_code
+        == 0
+    )
     assert hea.read_bytes() != kept
 
 
@@ -85,8 +102,16 @@ def test_rate_and_lead_options(tiny_model: Path, tmp_path: Path) -> None:
     np.save(tmp_path / "two.npy", np.hstack([x, -x]))
     result = run("reconstruct", str(tmp_path / "two.npy"), "-o", str(tmp_path / "o"))
     assert result.exit_code == 1 and "--fs" in result.output
-    result = run("reconstruct", str(tmp_path / "two.npy"), "-o", str(tmp_path / "o"), "--fs", "500",
-                 "--lead", "ch2")
+    result = run(
+        "reconstruct",
+        str(tmp_path / "two.npy"),
+        "-o",
+        str(tmp_path / "o"),
+        "--fs",
+        "500",
+        "--lead",
+        "ch2",
+    )
     assert result.exit_code == 0, result.output
     rec = wfdb.rdrecord(str(tmp_path / "o" / "two_12lead"))
     # Lead I of the output is channel 2 conditioned (baseline wander removed), so not exactly -x.
@@ -94,13 +119,16 @@ def test_rate_and_lead_options(tiny_model: Path, tmp_path: Path) -> None:
 
 
 def test_missing_model_and_cuda_are_clean_errors(tiny_model: Path, tmp_path: Path) -> None:
-    result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path), "--model", "nope")
+    result = run(
+        "reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path), "--model", "nope"
+    )
     assert result.exit_code == 1 and "unknown model" in result.output
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" not in ort.get_available_providers():
-        result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path),
-                     "--device", "cuda")
+        result = run(
+            "reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(tmp_path), "--device", "cuda"
+        )
         assert result.exit_code == 1 and "CUDA" in result.output
         assert not any(tmp_path.glob("*_12lead*"))
 

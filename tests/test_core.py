@@ -46,17 +46,27 @@ def test_notch_removes_mains_only() -> None:
 
 
 def test_preprocess_scales_and_inverts() -> None:
-    spec = PreprocessSpec(fs=250.0, window=512, stride=256, highpass_hz=0.5, lowpass_hz=100.0,
-                          scale_mv=2.0)
+    spec = PreprocessSpec(
+        fs=250.0, window=512, stride=256, highpass_hz=0.5, lowpass_hz=100.0, scale_mv=2.0
+    )
     x = tone(7.0, 500.0, 10.0)
     y = preprocess(x, 500.0, spec)
     assert y.dtype == np.float32 and len(y) == 2500
-    assert np.max(np.abs(to_millivolts(y, spec)[300:-300] - tone(7.0, 250.0, 10.0)[300:-300])) < 0.03
+    assert (
+        np.max(np.abs(to_millivolts(y, spec)[300:-300] - tone(7.0, 250.0, 10.0)[300:-300])) < 0.03
+    )
 
 
-@pytest.mark.parametrize("bad", [
-    dict(stride=0), dict(stride=600), dict(lowpass_hz=200.0), dict(window=0), dict(fs=-1.0),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(stride=0),
+        dict(stride=600),
+        dict(lowpass_hz=200.0),
+        dict(window=0),
+        dict(fs=-1.0),
+    ],
+)
 def test_spec_rejects_impossible_settings(bad: dict) -> None:
     args = SPEC.to_dict() | bad
     with pytest.raises(ValueError):
@@ -117,16 +127,19 @@ def test_standard_order_from_other_layouts(shared_data) -> None:
     rec = wfdb.rdrecord(str(shared_data / "fixtures/ptb-diagnostic/s0010_re"))  # i ii ... vz
     leads = to_standard_order(rec.p_signal, rec.sig_name)
     assert leads.shape == (rec.p_signal.shape[0], 12)
-    np.testing.assert_allclose(leads[:, LEAD_NAMES.index("V6")],
-                               rec.p_signal[:, rec.sig_name.index("v6")])
+    np.testing.assert_allclose(
+        leads[:, LEAD_NAMES.index("V6")], rec.p_signal[:, rec.sig_name.index("v6")]
+    )
     # Only I and II: the chest leads are missing, which is an error.
     with pytest.raises(KeyError):
         to_standard_order(rec.p_signal[:, :2], ["I", "II"])
 
 
 def test_infer_pools_records_and_finish_makes_consistent_mv() -> None:
-    xs = [np.random.default_rng(s).normal(size=n).astype(np.float32) for s, n in
-          [(1, 512), (2, 900), (3, 2500)]]
+    xs = [
+        np.random.default_rng(s).normal(size=n).astype(np.float32)
+        for s, n in [(1, 512), (2, 900), (3, 2500)]
+    ]
     calls = []
 
     def predict(w: np.ndarray) -> np.ndarray:

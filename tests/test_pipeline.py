@@ -1,4 +1,4 @@
-"""The public API end to end, on real ONNX sessions: the tiny known-answer model and the shipped one."""
+"""The public API end to end on real ONNX sessions: a tiny known-answer model, the shipped one."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ EXAMPLE = REPO / "examples" / "lead_i.hea"
 def lead_i(seconds: float, fs: float, seed: int = 0) -> np.ndarray:
     """A pulse train at 75 bpm (1 mV spikes) with a little noise: enough to exercise plumbing."""
     t = np.arange(int(seconds * fs)) / fs
-    beats = np.exp(-((t % 0.8) - 0.3) ** 2 / 2e-4)
+    beats = np.exp(-(((t % 0.8) - 0.3) ** 2) / 2e-4)
     return beats + 0.01 * np.random.default_rng(seed).normal(size=t.size)
 
 
 def test_import_is_cheap_and_quiet() -> None:
-    code = ("import sys, ecg12; heavy = {'onnxruntime', 'matplotlib', 'wfdb', 'scipy', 'pooch', "
-            "'pandas'} & set(sys.modules); print(sorted(heavy))")
+    code = (
+        "import sys, ecg12; heavy = {'onnxruntime', 'matplotlib', 'wfdb', 'scipy', 'pooch', "
+        "'pandas'} & set(sys.modules); print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]" and out.stderr == ""
 
@@ -73,13 +75,16 @@ def test_reconstruct_many_matches_one_by_one(tiny_model: Path) -> None:
         np.testing.assert_allclose(rec.p_signal, model.reconstruct(x, fs=360.0).p_signal, atol=1e-5)
 
 
-@pytest.mark.parametrize("make, problem", [
-    (lambda: (lead_i(1.0, 500.0), 500.0), "too short"),
-    (lambda: (np.full(5000, np.nan), 500.0), "NaN"),
-    (lambda: (np.zeros(5000), 500.0), "flat"),
-    (lambda: (lead_i(10.0, 50.0), 50.0), "below"),
-    (lambda: (np.zeros((5000, 2)), 500.0), "1-D"),
-])
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda: (lead_i(1.0, 500.0), 500.0), "too short"),
+        (lambda: (np.full(5000, np.nan), 500.0), "NaN"),
+        (lambda: (np.zeros(5000), 500.0), "flat"),
+        (lambda: (lead_i(10.0, 50.0), 50.0), "below"),
+        (lambda: (np.zeros((5000, 2)), 500.0), "1-D"),
+    ],
+)
 def test_bad_arrays_are_refused_with_a_reason(tiny_model: Path, make, problem: str) -> None:
     x, fs = make()
     with pytest.raises(ecg12.InputError, match=problem):
@@ -129,11 +134,19 @@ def test_inputs_are_never_modified(tiny_model: Path, tmp_path: Path) -> None:
     assert {k: after[k] for k in before} == before and len(after) == len(before) + 2
 
 
-def test_lead_selection_on_a_record_without_lead_i(tiny_model: Path, shared_data: Path,
-                                                   tmp_path: Path) -> None:
+def test_lead_selection_on_a_record_without_lead_i(
+    tiny_model: Path, shared_data: Path, tmp_path: Path
+) -> None:
     src = wfdb.rdrecord(str(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr"))
-    wfdb.wrsamp("chan", fs=src.fs, units=["mV", "mV"], sig_name=["ECG1", "ECG2"],
-                p_signal=src.p_signal[:, :2], fmt=["16", "16"], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "chan",
+        fs=src.fs,
+        units=["mV", "mV"],
+        sig_name=["ECG1", "ECG2"],
+        p_signal=src.p_signal[:, :2],
+        fmt=["16", "16"],
+        write_dir=str(tmp_path),
+    )
     with pytest.raises(ecg12.InputError, match="Lead I"):
         ecg12.reconstruct(tmp_path / "chan.hea")
     rec = ecg12.reconstruct(tmp_path / "chan.hea", lead="ecg1")
@@ -142,9 +155,8 @@ def test_lead_selection_on_a_record_without_lead_i(tiny_model: Path, shared_data
 
 def test_shipped_model_reconstructs_real_ecgs(shared_data: Path) -> None:
     """The bundled default on real PTB-XL records: a hash-verified file and sane accuracy."""
-    from training.metrics import score
-
     from training.data import VALID_FOLD, load_record, read_index
+    from training.metrics import score
 
     model = ecg12.load(device="cpu")
     assert model.card.bundled and model.card.name == ecg12.load_registry().default

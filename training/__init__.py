@@ -1,1 +1,4 @@
-"""Training, export and evaluation of ecg12's models (needs the ``train`` extra; never imported by ecg12)."""
+"""Training, export and evaluation of ecg12's models.
+
+Needs the ``train`` extra; the ecg12 runtime never imports this package.
+"""

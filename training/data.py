@@ -48,10 +48,15 @@ def read_index(root: Path, high_rate: bool = True) -> list[PtbxlRecord]:
             path = root / row[column]
             if not path.with_suffix(".hea").exists():
                 continue
-            records.append(PtbxlRecord(
-                ecg_id=int(row["ecg_id"]), patient_id=int(float(row["patient_id"])),
-                fold=int(row["strat_fold"]), path=path, scp_codes=ast.literal_eval(row["scp_codes"]),
-            ))
+            records.append(
+                PtbxlRecord(
+                    ecg_id=int(row["ecg_id"]),
+                    patient_id=int(float(row["patient_id"])),
+                    fold=int(row["strat_fold"]),
+                    path=path,
+                    scp_codes=ast.literal_eval(row["scp_codes"]),
+                )
+            )
     return records
 
 
@@ -99,26 +104,39 @@ class Cache:
         # First differences of µV compress ~30 % better than the samples themselves, which keeps
         # folds 1-9 small enough to carry to a lent GPU machine.
         delta = np.diff(self.signals, axis=1, prepend=np.int16(0)).astype(np.int16)
-        np.savez_compressed(tmp, delta=delta, ecg_id=self.ecg_id, fold=self.fold,
-                            spec=json.dumps(self.spec.to_dict()))
+        np.savez_compressed(
+            tmp,
+            delta=delta,
+            ecg_id=self.ecg_id,
+            fold=self.fold,
+            spec=json.dumps(self.spec.to_dict()),
+        )
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> Cache:
         with np.load(path) as z:
             signals = np.cumsum(z["delta"], axis=1, dtype=np.int16)
-            return cls(signals, z["ecg_id"], z["fold"],
-                       PreprocessSpec.from_dict(json.loads(str(z["spec"]))))
+            return cls(
+                signals,
+                z["ecg_id"],
+                z["fold"],
+                PreprocessSpec.from_dict(json.loads(str(z["spec"]))),
+            )
 
 
-def build_cache(root: Path, spec: PreprocessSpec, folds: tuple[int, ...], limit: int | None = None) -> Cache:
+def build_cache(
+    root: Path, spec: PreprocessSpec, folds: tuple[int, ...], limit: int | None = None
+) -> Cache:
     """Read and condition every present record of ``folds`` (10 s each, as PTB-XL ships them)."""
     index = [r for r in read_index(root) if r.fold in folds][:limit]
     signals, ids, fold = [], [], []
     t0 = time.time()
     for i, rec in enumerate(index):
         leads, fs = load_record(rec.path)
-        signals.append(np.clip(np.round(condition(leads, fs, spec) * 1000), -32768, 32767).astype(np.int16))
+        signals.append(
+            np.clip(np.round(condition(leads, fs, spec) * 1000), -32768, 32767).astype(np.int16)
+        )
         ids.append(rec.ecg_id)
         fold.append(rec.fold)
         if (i + 1) % 250 == 0:
@@ -127,8 +145,9 @@ def build_cache(root: Path, spec: PreprocessSpec, folds: tuple[int, ...], limit:
     return Cache(np.stack([s[:n] for s in signals]), np.asarray(ids), np.asarray(fold), spec)
 
 
-def random_crops(cache: Cache, idx: np.ndarray, crops_per_record: int, rng: np.random.Generator
-                 ) -> np.ndarray:
+def random_crops(
+    cache: Cache, idx: np.ndarray, crops_per_record: int, rng: np.random.Generator
+) -> np.ndarray:
     """One epoch of training windows: ``crops_per_record`` random crops of each record, shuffled.
 
     Returns (windows, window, 12) float32 mV.
@@ -137,22 +156,28 @@ def random_crops(cache: Cache, idx: np.ndarray, crops_per_record: int, rng: np.r
     rec = np.repeat(idx, crops_per_record)
     rng.shuffle(rec)
     start = rng.integers(0, cache.signals.shape[1] - window + 1, size=len(rec))
-    crops = np.stack([cache.signals[r, s : s + window] for r, s in zip(rec, start)])
+    crops = np.stack([cache.signals[r, s : s + window] for r, s in zip(rec, start, strict=True)])
     return expand(crops.astype(np.float32) / 1000.0)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Condition PTB-XL once and cache it for training.")
-    parser.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
+    parser.add_argument(
+        "--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_CACHE / "ptbxl-250hz.npz")
     parser.add_argument("--folds", default="1,2,3,4,5,6,7,8,9", help="never add the test fold here")
-    parser.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="first N records only (smoke tests)"
+    )
     args = parser.parse_args(argv)
     folds = tuple(int(f) for f in args.folds.split(","))
     cache = build_cache(args.ptbxl, DEFAULT_SPEC, folds, args.limit)
     cache.save(args.out)
-    print(f"cached {len(cache.ecg_id)} records {cache.signals.shape} -> {args.out} "
-          f"({args.out.stat().st_size / 2**20:.1f} MiB)")
+    print(
+        f"cached {len(cache.ecg_id)} records {cache.signals.shape} -> {args.out} "
+        f"({args.out.stat().st_size / 2**20:.1f} MiB)"
+    )
 
 
 if __name__ == "__main__":

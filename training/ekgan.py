@@ -24,9 +24,16 @@ def _init() -> keras.initializers.Initializer:
 def _encoder(x: keras.KerasTensor, prefix: str) -> list[keras.KerasTensor]:
     """Five strided convolutions; returns every stage (the last is the latent)."""
     stages = []
-    for i, (filters, stride) in enumerate(zip(ENC_FILTERS, ENC_STRIDES)):
-        x = layers.Conv2D(filters, KERNEL, stride, padding="same", use_bias=False,
-                          kernel_initializer=_init(), name=f"{prefix}_enc{i}")(x)
+    for i, (filters, stride) in enumerate(zip(ENC_FILTERS, ENC_STRIDES, strict=True)):
+        x = layers.Conv2D(
+            filters,
+            KERNEL,
+            stride,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_init(),
+            name=f"{prefix}_enc{i}",
+        )(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"{prefix}_enc{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
@@ -39,28 +46,40 @@ def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras
     x = stages[-1]
     for i, filters in enumerate(reversed(ENC_FILTERS[:-1])):
         stride = ENC_STRIDES[len(ENC_FILTERS) - 1 - i]
-        x = layers.Conv2DTranspose(filters, KERNEL, stride, padding="same", use_bias=False,
-                                   kernel_initializer=_init(), name=f"{prefix}_dec{i}")(x)
+        x = layers.Conv2DTranspose(
+            filters,
+            KERNEL,
+            stride,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_init(),
+            name=f"{prefix}_dec{i}",
+        )(x)
         x = layers.BatchNormalization(name=f"{prefix}_dec{i}_bn")(x)
         x = layers.ReLU(name=f"{prefix}_dec{i}_act")(x)
         if skips:
             x = layers.Concatenate(name=f"{prefix}_skip{i}")([x, stages[-2 - i]])
-    return layers.Conv2DTranspose(1, KERNEL, ENC_STRIDES[0], padding="same",
-                                  kernel_initializer=_init(), name=f"{prefix}_out")(x)
+    return layers.Conv2DTranspose(
+        1, KERNEL, ENC_STRIDES[0], padding="same", kernel_initializer=_init(), name=f"{prefix}_out"
+    )(x)
 
 
 def inference_generator(width: int = 512) -> keras.Model:
     """IG: Lead I image -> (12-lead image, latent). A U-Net with skip connections."""
     inp = keras.Input((ROWS, width, 1), name="lead_i_image")
     stages = _encoder(inp, "ig")
-    return keras.Model(inp, [_decoder(stages, "ig", skips=True), stages[-1]], name="inference_generator")
+    return keras.Model(
+        inp, [_decoder(stages, "ig", skips=True), stages[-1]], name="inference_generator"
+    )
 
 
 def label_generator(width: int = 512) -> keras.Model:
     """LG: real 12-lead image -> (its reconstruction, latent); its latent is IG's latent target."""
     inp = keras.Input((ROWS, width, 1), name="twelve_lead_image")
     stages = _encoder(inp, "lg")
-    return keras.Model(inp, [_decoder(stages, "lg", skips=False), stages[-1]], name="label_generator")
+    return keras.Model(
+        inp, [_decoder(stages, "lg", skips=False), stages[-1]], name="label_generator"
+    )
 
 
 def discriminator(width: int = 512) -> keras.Model:
@@ -70,22 +89,35 @@ def discriminator(width: int = 512) -> keras.Model:
     x = layers.Concatenate(name="d_in")([cond, target])
     kernels, strides, filters = (64, 32, 16, 8, 4), (4, 4, 4, 2, 2), (32, 64, 128, 256, 512)
     stages = []
-    for i, (k, s, f) in enumerate(zip(kernels, strides, filters)):
-        x = layers.Conv2D(f, (1, k), (1, s), padding="same", kernel_initializer=_init(),
-                          name=f"d_enc{i}")(x)
+    for i, (k, s, f) in enumerate(zip(kernels, strides, filters, strict=True)):
+        x = layers.Conv2D(
+            f, (1, k), (1, s), padding="same", kernel_initializer=_init(), name=f"d_enc{i}"
+        )(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"d_enc{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"d_enc{i}_act")(x)
         stages.append(x)
     for i in range(len(kernels) - 1):
         j = len(kernels) - 1 - i
-        x = layers.Conv2DTranspose(filters[j - 1], (1, kernels[j]), (1, strides[j]), padding="same",
-                                   kernel_initializer=_init(), name=f"d_dec{i}")(x)
+        x = layers.Conv2DTranspose(
+            filters[j - 1],
+            (1, kernels[j]),
+            (1, strides[j]),
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"d_dec{i}",
+        )(x)
         x = layers.BatchNormalization(name=f"d_dec{i}_bn")(x)
         x = layers.ReLU(name=f"d_dec{i}_act")(x)
         x = layers.Concatenate(name=f"d_skip{i}")([x, stages[j - 1]])
-    out = layers.Conv2DTranspose(1, (1, kernels[0]), (1, strides[0]), padding="same",
-                                 kernel_initializer=_init(), name="d_out")(x)
+    out = layers.Conv2DTranspose(
+        1,
+        (1, kernels[0]),
+        (1, strides[0]),
+        padding="same",
+        kernel_initializer=_init(),
+        name="d_out",
+    )(x)
     return keras.Model([cond, target], out, name="discriminator")
 
 
@@ -109,7 +141,10 @@ def image_to_leads(image: keras.KerasTensor) -> keras.KerasTensor:
 
 
 def contract_model(ig: keras.Model, width: int = 512) -> keras.Model:
-    """Wrap IG in the ecg12 contract: ``lead_i`` (batch, window) -> ``leads`` (batch, 12, window)."""
+    """Wrap IG in the ecg12 contract: ``lead_i`` (batch, window) -> ``leads`` (batch, 12, window).
+
+    The 16-row image layout (replication, padding, de-padding) lives inside the exported graph.
+    """
     inp = keras.Input((width,), name="lead_i")
     image, _ = ig(lead_i_to_image(inp), training=False)
     out = layers.Identity(name="leads")(image_to_leads(image))

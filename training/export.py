@@ -75,8 +75,13 @@ def sha256(path: Path) -> str:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=REGISTRY.parents[2]).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REGISTRY.parents[2],
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -93,7 +98,9 @@ def register(name: str, card: dict, registry: Path = REGISTRY, default: bool = F
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--weights", type=Path, required=True)
     p.add_argument("--meta", type=Path, required=True, help="the run's meta.json")
     p.add_argument("--name", default="ekgan")
@@ -111,24 +118,35 @@ def main(argv: list[str] | None = None) -> None:
     to_onnx(ig, args.out, spec["window"], args.fp16)
     best = {k: v for k, v in meta["best"].items()}
     card = {
-        "version": args.version, "file": args.out.name, "sha256": sha256(args.out),
-        "size_bytes": args.out.stat().st_size, "bundled": args.bundled,
-        "description": args.description, "preprocessing": spec,
+        "version": args.version,
+        "file": args.out.name,
+        "sha256": sha256(args.out),
+        "size_bytes": args.out.stat().st_size,
+        "bundled": args.bundled,
+        "description": args.description,
+        "preprocessing": spec,
         "training": {
             "architecture": "EKGAN inference generator: 2-D U-Net on a 16 x 512 lead image",
-            "parameters": int(ig.count_params()), "weights_dtype": "float16" if args.fp16 else "float32",
+            "parameters": int(ig.count_params()),
+            "weights_dtype": "float16" if args.fp16 else "float32",
             "data": "PTB-XL 1.0.3 (subset of 2,664 records), folds 1-8 train, fold 9 selection",
-            "config": meta["config"], "epochs_trained": meta["epoch"], "best_epoch": best["epoch"],
-            "train_seconds": round(meta["train_seconds"], 1), "backend": meta["backend"],
-            "hardware": meta.get("hardware", "unknown"), "git_commit": git_commit(),
+            "config": meta["config"],
+            "epochs_trained": meta["epoch"],
+            "best_epoch": best["epoch"],
+            "train_seconds": round(meta["train_seconds"], 1),
+            "backend": meta["backend"],
+            "hardware": meta.get("hardware", "unknown"),
+            "git_commit": git_commit(),
         },
         "metrics": {"fold9_training_eval": {k: v for k, v in best.items() if k != "per_lead"}},
     }
     if args.extra:
         card["metrics"].update(json.loads(args.extra.read_text()))
     register(args.name, card, default=args.default)
-    print(f"{args.out} ({card['size_bytes'] / 2**20:.1f} MiB, sha256 {card['sha256'][:12]}...) "
-          f"registered as {args.name} {args.version}")
+    print(
+        f"{args.out} ({card['size_bytes'] / 2**20:.1f} MiB, sha256 {card['sha256'][:12]}...) "
+        f"registered as {args.name} {args.version}"
+    )
 
 
 if __name__ == "__main__":

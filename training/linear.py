@@ -76,7 +76,7 @@ def full_kernel(fir: np.ndarray) -> np.ndarray:
     ii = fir[0]
     rows = {"I": i, "II": ii, "III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2,
             "aVF": ii - i / 2}
-    rows.update(zip(TARGETS[1:], fir[1:]))
+    rows.update(zip(TARGETS[1:], fir[1:], strict=True))
     return np.stack([rows[name] for name in LEAD_NAMES])
 
 
@@ -167,7 +167,7 @@ def evaluate(cache: Cache, idx: np.ndarray, predict: Predict) -> dict:
     real = cache.leads_mv(idx)
     lead_i = [rec[:, 0] for rec in real]
     raw = infer(lead_i, cache.spec, predict)
-    rec = np.stack([finish(r, x, cache.spec) for r, x in zip(raw, lead_i)])
+    rec = np.stack([finish(r, x, cache.spec) for r, x in zip(raw, lead_i, strict=True)])
     return score(real, rec, cache.spec.fs)
 
 
@@ -199,7 +199,8 @@ def card(out: Path, stats: dict, records: int, fit_seconds: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--out", type=Path, default=Path("ecg12/models/linear-v1.onnx"))
     p.add_argument("--cache", type=Path, default=CACHE_FILE, help="conditioned 500 Hz records")

@@ -65,7 +65,8 @@ def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:
         if name == "I":
             continue
         per_lead[name] = {
-            "r": float(np.nanmean(r[:, i])), "mae_mv": float(mae[:, i].mean()),
+            "r": float(np.nanmean(r[:, i])),
+            "mae_mv": float(mae[:, i].mean()),
             "rmse_mv": float(rmse[:, i].mean()),
             "amplitude": agreement(amp_real[:, i], amp_rec[:, i]),
         }
@@ -84,5 +85,7 @@ def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:
 
 
 def summary_line(s: dict) -> str:
-    return (f"r {s['mean_r']:.3f}  MAE {s['mae_mv']:.4f} mV  V1-V6 amp slope "
-            f"{s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}")
+    return (
+        f"r {s['mean_r']:.3f}  MAE {s['mae_mv']:.4f} mV  V1-V6 amp slope "
+        f"{s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}"
+    )

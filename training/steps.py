@@ -3,8 +3,9 @@ backend-specific (TensorFlow on CPUs, JAX on lent GPUs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -12,11 +13,17 @@ from keras import ops
 
 @dataclass
 class Losses:
-    """Which terms IG is trained on: ``lam * L1 + alpha * latent L1 (+ adversarial if gan)``."""
+    """Which terms IG is trained on:
+    ``lam * L1 + alpha * latent L1 + amp * amplitude L1 (+ adversarial if gan)``.
+
+    The amplitude term compares each lead's standard deviation within the window: L1 alone
+    pulls uncertain leads towards the population's average shape and so shrinks amplitudes.
+    """
 
     lam: float = 100.0
     alpha: float = 1.0
     gan: bool = True
+    amp: float = 0.0
 
 
 def _bce(logits: Any, target: float) -> Any:
@@ -63,8 +70,9 @@ class Stepper:
     same loss code runs inside ``tf.function`` and updates the variables in place.
     """
 
-    def __init__(self, nets: list[keras.Model], opts: list[keras.optimizers.Optimizer],
-                 losses: Losses) -> None:
+    def __init__(
+        self, nets: list[keras.Model], opts: list[keras.optimizers.Optimizer], losses: Losses
+    ) -> None:
         self.nets, self.opts, self.losses = nets, opts, losses
         self.jax = keras.backend.backend() == "jax"
         self.state = _read(nets, opts)
@@ -80,9 +88,12 @@ class Stepper:
     def sync(self) -> None:
         """Make the Keras variables current (a no-op under TensorFlow)."""
         if self.jax:
-            for (tv, ntv, ov), m, o in zip(self.state, self.nets, self.opts):
-                for var, val in zip(m.trainable_variables + m.non_trainable_variables + o.variables,
-                                    list(tv) + list(ntv) + list(ov)):
+            for (tv, ntv, ov), m, o in zip(self.state, self.nets, self.opts, strict=True):
+                for var, val in zip(
+                    m.trainable_variables + m.non_trainable_variables + o.variables,
+                    list(tv) + list(ntv) + list(ov),
+                    strict=True,
+                ):
                     var.assign(val)
 
     def reload(self) -> None:
@@ -102,17 +113,20 @@ class Stepper:
             return [v.value for v in variables], opt_state
 
         state, metrics = _body(self.nets, self.losses, apply, _read(self.nets, self.opts), x, y)
-        for (_, ntv, _), net in zip(state, self.nets):
-            for var, val in zip(net.non_trainable_variables, ntv):
+        for (_, ntv, _), net in zip(state, self.nets, strict=True):
+            for var, val in zip(net.non_trainable_variables, ntv, strict=True):
                 var.assign(val)
         return metrics
 
 
 def _read(nets: list[keras.Model], opts: list[keras.optimizers.Optimizer]) -> tuple:
     return tuple(
-        ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
-         [v.value for v in o.variables])
-        for m, o in zip(nets, opts)
+        (
+            [v.value for v in m.trainable_variables],
+            [v.value for v in m.non_trainable_variables],
+            [v.value for v in o.variables],
+        )
+        for m, o in zip(nets, opts, strict=True)
     )
 
 
@@ -129,11 +143,13 @@ def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple
         (fake, latent), ntv = ig.stateless_call(tv, ntv, x, training=True)
         l1 = ops.mean(ops.abs(y - fake))
         lat = ops.mean(ops.abs(latent - target_latent)) if use_lg else ops.zeros(())
+        amp = ops.mean(ops.abs(ops.std(fake, axis=2) - ops.std(y, axis=2)))
         adv = ops.zeros(())
         if losses.gan:
             logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)
             adv = _bce(logits, 1.0)
-        return losses.lam * l1 + losses.alpha * lat + adv, (ntv, fake, l1, lat, adv)
+        total = losses.lam * l1 + losses.alpha * lat + losses.amp * amp + adv
+        return total, (ntv, fake, l1, lat, amp, adv)
 
     def d_loss(tv, ntv, x, y, fake):
         real_logits, ntv = d.stateless_call(tv, ntv, [x, y], training=True)
@@ -147,12 +163,25 @@ def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple
         (metrics["lg_l1"], (lg_ntv, latent)), g = _value_and_grad(lg_loss)(lg_tv, lg_ntv, y)
         lg_tv, lg_opt = apply(1, lg_opt, g, lg_tv)
         latent = ops.stop_gradient(latent)
-    (metrics["ig_total"], (ig_ntv, fake, metrics["ig_l1"], metrics["ig_latent"], metrics["ig_adv"])
-     ), g = _value_and_grad(ig_loss)(ig_tv, ig_ntv, d_tv, d_ntv, latent, x, y)
+    (
+        (
+            metrics["ig_total"],
+            (
+                ig_ntv,
+                fake,
+                metrics["ig_l1"],
+                metrics["ig_latent"],
+                metrics["ig_amp"],
+                metrics["ig_adv"],
+            ),
+        ),
+        g,
+    ) = _value_and_grad(ig_loss)(ig_tv, ig_ntv, d_tv, d_ntv, latent, x, y)
     ig_tv, ig_opt = apply(0, ig_opt, g, ig_tv)
     if losses.gan:
         (metrics["d_loss"], d_ntv), g = _value_and_grad(d_loss)(
-            d_tv, d_ntv, x, y, ops.stop_gradient(fake))
+            d_tv, d_ntv, x, y, ops.stop_gradient(fake)
+        )
         d_tv, d_opt = apply(2, d_opt, g, d_tv)
     state = ((ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt))
     return state, metrics

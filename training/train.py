@@ -42,6 +42,8 @@ class Config:
     decay: float = 0.95
     lam: float = 100.0
     alpha: float = 1.0
+    amp_weight: float = 0.0  # amplitude (per-lead std) term, see training.steps.Losses
+    init: str = ""  # start IG from these weights (a best_ig.npz), e.g. to fine-tune
     crops_per_record: int = 8
     seed: int = 0
     cache: str = str(DEFAULT_CACHE / "ptbxl-250hz.npz")
@@ -49,8 +51,8 @@ class Config:
 
     def loss_terms(self) -> Losses:
         if self.model == "l1":
-            return Losses(lam=self.lam, alpha=0.0, gan=False)
-        return Losses(lam=self.lam, alpha=self.alpha, gan=True)
+            return Losses(lam=self.lam, alpha=0.0, gan=False, amp=self.amp_weight)
+        return Losses(lam=self.lam, alpha=self.alpha, gan=True, amp=self.amp_weight)
 
 
 @keras.saving.register_keras_serializable("ecg12")
@@ -65,8 +67,12 @@ class EpochDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.lr * keras.ops.power(self.decay, keras.ops.maximum(epoch - self.hold + 1, 0.0))
 
     def get_config(self) -> dict:
-        return {"lr": self.lr, "steps_per_epoch": self.steps_per_epoch, "hold": self.hold,
-                "decay": self.decay}
+        return {
+            "lr": self.lr,
+            "steps_per_epoch": self.steps_per_epoch,
+            "hold": self.hold,
+            "decay": self.decay,
+        }
 
 
 class Trainer:
@@ -75,11 +81,14 @@ class Trainer:
     def __init__(self, cfg: Config, steps_per_epoch: int, width: int) -> None:
         keras.utils.set_random_seed(cfg.seed)
         self.cfg = cfg
-        self.nets = [ekgan.inference_generator(width), ekgan.label_generator(width),
-                     ekgan.discriminator(width)]
+        self.nets = [
+            ekgan.inference_generator(width),
+            ekgan.label_generator(width),
+            ekgan.discriminator(width),
+        ]
         sched = EpochDecay(cfg.lr, steps_per_epoch, cfg.decay_after, cfg.decay)
         self.opts = [keras.optimizers.Adam(sched, beta_1=cfg.beta_1) for _ in self.nets]
-        for net, opt in zip(self.nets, self.opts):
+        for net, opt in zip(self.nets, self.opts, strict=True):
             opt.build(net.trainable_variables)
         self.stepper = Stepper(self.nets, self.opts, cfg.loss_terms())
 
@@ -104,7 +113,7 @@ class Trainer:
 
     def variables(self) -> dict[str, np.ndarray]:
         out = {}
-        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts):
+        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts, strict=True):
             for i, v in enumerate(net.weights):
                 out[f"{tag}/w{i}"] = keras.ops.convert_to_numpy(v.value)
             for i, v in enumerate(opt.variables):
@@ -112,7 +121,7 @@ class Trainer:
         return out
 
     def load_variables(self, values: dict[str, np.ndarray]) -> None:
-        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts):
+        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts, strict=True):
             for i, v in enumerate(net.weights):
                 v.assign(values[f"{tag}/w{i}"])
             for i, v in enumerate(opt.variables):
@@ -125,7 +134,9 @@ def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray) -> dict:
     spec = cache.spec
     real = cache.leads_mv(idx)
     raw = infer([r[:, 0] / spec.scale_mv for r in real], spec, trainer.predict)
-    rec = np.stack([finish(p, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real)])
+    rec = np.stack(
+        [finish(p, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real, strict=True)]
+    )
     return metrics.score(real, rec, spec.fs)
 
 
@@ -136,12 +147,19 @@ def save_atomic(path: Path, **arrays: np.ndarray) -> None:
 
 
 def save_ig(trainer: Trainer, path: Path) -> None:
-    save_atomic(path, **{f"w{i}": keras.ops.convert_to_numpy(v.value)
-                         for i, v in enumerate(trainer.ig.weights)})
+    save_atomic(
+        path,
+        **{f"w{i}": keras.ops.convert_to_numpy(v.value) for i, v in enumerate(trainer.ig.weights)},
+    )
 
 
-def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = None,
-        limit_records: int | None = None) -> dict:
+def run(
+    cfg: Config,
+    run_dir: Path,
+    resume: bool,
+    time_budget_s: float | None = None,
+    limit_records: int | None = None,
+) -> dict:
     """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history."""
     cache = Cache.load(Path(cfg.cache).expanduser())
     train_idx, valid_idx = cache.select(TRAIN_FOLDS), cache.select((VALID_FOLD,))
@@ -149,10 +167,22 @@ def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = 
         train_idx, valid_idx = train_idx[:limit_records], valid_idx[:limit_records]
     steps = len(train_idx) * cfg.crops_per_record // cfg.batch_size
     trainer = Trainer(cfg, steps, cache.spec.window)
+    if cfg.init:
+        with np.load(Path(cfg.init).expanduser()) as z:
+            for i, v in enumerate(trainer.ig.weights):
+                v.assign(z[f"w{i}"].astype("float32"))
+        trainer.stepper.reload()
     run_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"config": asdict(cfg), "history": [], "best": None, "epoch": 0, "train_seconds": 0.0,
-            "backend": keras.backend.backend(), "hardware": _hardware(),
-            "spec": cache.spec.to_dict()}
+    meta = {
+        "config": asdict(cfg),
+        "history": [],
+        "best": None,
+        "epoch": 0,
+        "train_seconds": 0.0,
+        "backend": keras.backend.backend(),
+        "hardware": _hardware(),
+        "spec": cache.spec.to_dict(),
+    }
     last = run_dir / "last.npz"
     if resume and last.exists():
         meta = json.loads((run_dir / "meta.json").read_text())
@@ -175,22 +205,39 @@ def run(cfg: Config, run_dir: Path, resume: bool, time_budget_s: float | None = 
         trainer.sync()
         seconds = time.time() - t0
         scores = evaluate(trainer, cache, valid_idx)
-        entry = {"epoch": epoch + 1, "seconds": seconds, "windows_per_s": steps * cfg.batch_size / seconds,
-                 **{k: v / steps for k, v in sums.items()},
-                 **{k: scores[k] for k in ("mean_r", "mae_mv", "rmse_mv", "v1_v6_amplitude_slope",
-                                           "v1_v6_amplitude_r2")}}
+        entry = {
+            "epoch": epoch + 1,
+            "seconds": seconds,
+            "windows_per_s": steps * cfg.batch_size / seconds,
+            **{k: v / steps for k, v in sums.items()},
+            **{
+                k: scores[k]
+                for k in (
+                    "mean_r",
+                    "mae_mv",
+                    "rmse_mv",
+                    "v1_v6_amplitude_slope",
+                    "v1_v6_amplitude_r2",
+                )
+            },
+        }
         meta["history"].append(entry)
         meta["epoch"] = epoch + 1
         meta["train_seconds"] += seconds
         if meta["best"] is None or scores["mean_r"] > meta["best"]["mean_r"]:
-            meta["best"] = {"epoch": epoch + 1, **{k: v for k, v in scores.items()
-                                                   if k != "record_mae_mv"}}
+            meta["best"] = {
+                "epoch": epoch + 1,
+                **{k: v for k, v in scores.items() if k != "record_mae_mv"},
+            }
             save_ig(trainer, run_dir / "best_ig.npz")
         save_atomic(last, **trainer.variables())
         (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
         log(entry)
-        print(f"epoch {epoch + 1}/{cfg.epochs} {seconds:.0f} s ({entry['windows_per_s']:.0f} win/s) "
-              f"ig_l1 {entry['ig_l1']:.4f} | fold 9 {metrics.summary_line(scores)}", flush=True)
+        print(
+            f"epoch {epoch + 1}/{cfg.epochs} {seconds:.0f} s ({entry['windows_per_s']:.0f} win/s) "
+            f"ig_l1 {entry['ig_l1']:.4f} | fold 9 {metrics.summary_line(scores)}",
+            flush=True,
+        )
         if time_budget_s and time.time() - t_start > time_budget_s:
             print("time budget reached; resume with --resume")
             break
@@ -229,7 +276,9 @@ def _tensorboard(run_dir: Path):
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--run", type=Path, required=True, help="run folder (checkpoints, logs)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
@@ -239,7 +288,9 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     args = vars(p.parse_args(argv))
     cfg = Config(**{k: args[k] for k in Config.__dataclass_fields__ if k in args})
-    meta = run(cfg, args["run"].expanduser(), args["resume"], args["time_budget"], args["limit_records"])
+    meta = run(
+        cfg, args["run"].expanduser(), args["resume"], args["time_budget"], args["limit_records"]
+    )
     print(json.dumps(meta["best"] and {k: v for k, v in meta["best"].items() if k != "per_lead"}))
 
 

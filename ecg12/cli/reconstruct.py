@@ -22,8 +22,12 @@ INPUT_SUFFIXES = (".hea", ".edf", ".csv", ".tsv", ".txt", ".npy")
 def output_names(files: list[Path]) -> dict[Path, str]:
     """``<stem>_12lead`` per input; inputs sharing a stem (rec.hea, rec.csv) keep their suffix."""
     stems = [f.stem for f in files]
-    return {f: f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead" if stems.count(f.stem) > 1
-            else f"{f.stem}_12lead" for f in files}
+    return {
+        f: f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead"
+        if stems.count(f.stem) > 1
+        else f"{f.stem}_12lead"
+        for f in files
+    }
 
 
 def expand_inputs(items: tuple[str, ...]) -> list[Path]:
@@ -38,15 +42,24 @@ def expand_inputs(items: tuple[str, ...]) -> list[Path]:
         else:
             found.append(path)
     # A WFDB signal file stands for its record: read it once, through its header.
-    records = [p.with_suffix(".hea") if p.suffix.lower() in (".dat", ".mat")
-               and p.with_suffix(".hea").exists() else p for p in found]
+    records = [
+        p.with_suffix(".hea")
+        if p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").exists()
+        else p
+        for p in found
+    ]
     return list(dict.fromkeys(records))
 
 
 @click.command("reconstruct")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the results (created if missing).")
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results (created if missing).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="wfdb", show_default=True)
 @click.option("--plot", "draw", is_flag=True, help="Also draw each result as a clinical PNG.")
 @click.option("--model", "model_name", default=None, help="Model name (see `ecg12 models`).")
@@ -54,13 +67,28 @@ def expand_inputs(items: tuple[str, ...]) -> list[Path]:
 @click.option("--lead", default=None, help="Channel to use when no lead is named I.")
 @click.option("--fs", type=float, default=None, help="Sampling rate for files that carry none.")
 @click.option("--out-fs", type=float, default=500.0, show_default=True, help="Output rate (Hz).")
-@click.option("--notch", type=click.Choice(["50", "60"]), default=None,
-              help="Remove 50 or 60 Hz mains interference before reconstruction.")
+@click.option(
+    "--notch",
+    type=click.Choice(["50", "60"]),
+    default=None,
+    help="Remove 50 or 60 Hz mains interference before reconstruction.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-def command(inputs: tuple[str, ...], outdir: Path, fmt: str, draw: bool, model_name: str | None,
-            device: str, lead: str | None, fs: float | None, out_fs: float, notch: str | None,
-            overwrite: bool, quiet: bool) -> None:
+def command(
+    inputs: tuple[str, ...],
+    outdir: Path,
+    fmt: str,
+    draw: bool,
+    model_name: str | None,
+    device: str,
+    lead: str | None,
+    fs: float | None,
+    out_fs: float,
+    notch: str | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
     """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs)."""
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -77,14 +105,19 @@ def command(inputs: tuple[str, ...], outdir: Path, fmt: str, draw: bool, model_n
         out.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
     failed = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
         task = progress.add_task("reconstructing", total=len(files))
         for path in files:
             try:
-                rec = model.reconstruct(path, fs=fs, lead=lead, out_fs=out_fs,
-                                        notch_hz=float(notch) if notch else None)
+                rec = model.reconstruct(
+                    path, fs=fs, lead=lead, out_fs=out_fs, notch_hz=float(notch) if notch else None
+                )
                 written = _write(rec, outdir / names[path], fmt, draw, overwrite)
             except (Ecg12Error, FileExistsError, OSError, ValueError) as exc:
                 failed += 1

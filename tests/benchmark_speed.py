@@ -1,0 +1,117 @@
+"""Speed and memory of the shipped model on this machine; prints measured numbers.
+
+    python tests/benchmark_speed.py            # add --no-tf to skip the TensorFlow comparison
+
+Targets (2-core machine): a 10 s record in < 100 ms warm, a cold `ecg12 reconstruct` of one
+file in < 2 s, >= 20 ten-second records/s in batch, peak memory < 500 MB. Not a test: timings
+belong in a benchmark that reports, not in assertions that flake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "lead_i.hea"
+
+
+def ten_seconds(fs: float = 500.0, n: int = 1) -> list[np.ndarray]:
+    import wfdb
+
+    x = wfdb.rdrecord(str(EXAMPLE.with_suffix(""))).p_signal[:, 0]
+    return [np.roll(x, 731 * i)[: int(10 * fs)] for i in range(n)]
+
+
+def warm_latency(model, repeats: int = 30) -> float:
+    x = ten_seconds()[0]
+    model.reconstruct(x, fs=500.0)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        model.reconstruct(x, fs=500.0)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def batch_rate(model, n: int = 200) -> float:
+    xs = ten_seconds(n=n)
+    model.reconstruct_many(xs[:8], fs=500.0)
+    t = time.perf_counter()
+    model.reconstruct_many(xs, fs=500.0)
+    return n / (time.perf_counter() - t)
+
+
+def cold_cli(repeats: int = 3) -> tuple[float, float]:
+    """Median wall time and peak RSS (MB) of a fresh `ecg12 reconstruct` process."""
+    times, peak = [], 0.0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "ecg12", "reconstruct", str(EXAMPLE), "-o",
+                            out, "-q"], check=True)
+            times.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return statistics.median(times), peak
+
+
+def tensorflow_ratio(model, repeats: int = 20) -> tuple[float, float] | None:
+    """Per 10 s record (9 windows): onnxruntime vs the same network in Keras/TensorFlow."""
+    try:
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        import keras
+
+        from training import ekgan
+    except ImportError:
+        return None
+    net = ekgan.contract_model(ekgan.inference_generator(model.spec.window), model.spec.window)
+    windows = np.random.default_rng(0).normal(size=(9, model.spec.window)).astype(np.float32)
+
+    def timed(fn) -> float:
+        fn()
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        return statistics.median(ts)
+
+    ort_s = timed(lambda: model.predict(windows))
+    tf_s = timed(lambda: keras.ops.convert_to_numpy(net(windows, training=False)))
+    return ort_s, tf_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--no-tf", action="store_true")
+    args = parser.parse_args()
+    import ecg12
+
+    cold, peak = cold_cli()
+    model = ecg12.load(args.model, device="cpu")
+    print(f"model {model.card.name} {model.card.version} ({model.card.size_bytes / 2**20:.1f} MiB), "
+          f"{os.cpu_count()} CPU cores, onnxruntime CPU")
+    print(f"cold `ecg12 reconstruct` of one 30 s file: {cold:.2f} s (target < 2 s)")
+    print(f"peak memory of that process:               {peak:.0f} MB (target < 500 MB)")
+    print(f"warm, one 10 s record:                     {warm_latency(model) * 1000:.0f} ms "
+          "(target < 100 ms)")
+    print(f"batch of 200 ten-second records:           {batch_rate(model):.1f} records/s "
+          "(target >= 20)")
+    if not args.no_tf and (ratio := tensorflow_ratio(model)):
+        ort_s, tf_s = ratio
+        print(f"network only, 9 windows (one 10 s record): onnxruntime {ort_s * 1000:.0f} ms, "
+              f"Keras/TensorFlow {tf_s * 1000:.0f} ms, ratio {tf_s / ort_s:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
