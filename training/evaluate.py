@@ -160,12 +160,14 @@ def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Pat
     return {
         "model": model_name, "version": card.version, "description": card.description,
         "registry": str(registry) if registry else "package",
-        "file": card.file, "size_bytes": card.size_bytes,
+        "file": card.file, "sha256": card.sha256, "size_bytes": card.size_bytes,
         "training": card.training, "card_metrics": card.metrics,
         "fold": fold, "records": len(out.ecg_ids), "ecg_ids": out.ecg_ids,
         "refused": out.refused, "records_with_warnings": out.warned,
         "lead_i_r_min": float(np.nanmin(alignment)),
         "cpu_seconds_per_10s_record": cpu_seconds_per_10s(model, timed),
+        # Other work on the machine slows the timing down; say how busy it was.
+        "cpu_load_average": os.getloadavg()[0],
         "scores": score(out.real, out.rec, fs=FS),
     }
 
@@ -183,6 +185,10 @@ def _cpu_name() -> str:
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -218,15 +224,17 @@ def _model_rows(results: list[dict]) -> tuple[list[list[str]], list[str]]:
         t = res["training"]
         params = t.get("parameters")
         rows.append([
-            res["model"], f"{res['size_bytes'] / 1e6:.1f} MB",
+            res["model"], _size(res["size_bytes"]),
             f"{params / 1e6:.2f} M" if isinstance(params, int) else "–",
             str(t.get("weights_dtype", "–")), f"{res['cpu_seconds_per_10s_record']:.3f}",
-            str(t.get("hardware", "–")), _fmt(t.get("train_seconds"), ".0f"),
+            str(t.get("hardware", "–")), _fmt(t.get("train_seconds", t.get("fit_seconds")), ".0f"),
             _fmt(t.get("epochs_trained"), "d"), _fmt(t.get("best_epoch"), "d"),
         ])
-        config = t.get("config") or {}
-        configs.append(f"- **{res['model']}**: {res['description']}. Training config: "
-                       + (", ".join(f"`{k}={v}`" for k, v in config.items()) or "none recorded"))
+        # Learned models record their run's config; others (the linear fit) describe the method.
+        label, facts = ("Training config", t["config"]) if t.get("config") else (
+            "Training", {k: v for k, v in t.items() if k not in ("data", "git_commit")})
+        configs.append(f"- **{res['model']}**: {res['description']}. {label}: "
+                       + (", ".join(f"`{k}={v}`" for k, v in facts.items()) or "none recorded"))
     return rows, configs
 
 
@@ -260,7 +268,7 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
     ]
     if fold == VALID_FOLD:
         lines += [f"Fold {VALID_FOLD} is the selection fold: each model's best epoch was chosen on "
-                  f"it, so these figures lean optimistic. Fold {TEST_FOLD} (PTB-XL's test fold) is "
+                  f"it, so these numbers lean optimistic. Fold {TEST_FOLD} (PTB-XL's test fold) is "
                   "scored only by the maintainers.", ""]
     lines += ["## Summary", ""]
     lines += _table(["model", "records", "mean r", "MAE (mV)", "RMSE (mV)",
@@ -280,8 +288,11 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
     lines += ["", "## Models", ""]
     lines += _table(["model", "file", "parameters", "weights", "CPU s per 10 s record",
                      "trained on", "train s", "epochs trained", "best epoch"], models)
+    loads = [res["cpu_load_average"] for res in results]
     lines += ["", f"CPU time: mean wall time of `Model.reconstruct` on one 10 s record at a time "
-              f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}.", ""]
+              f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}; 1-minute "
+              f"load average when timed {min(loads):.1f}-{max(loads):.1f} (other work on the "
+              "machine makes these upper bounds).", ""]
     lines += configs
     if figures:
         lines += ["", "## Figures", "", *(f"![{Path(link).stem}]({link})" for link in figures)]
