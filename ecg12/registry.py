@@ -187,7 +187,8 @@ def model_status(card: ModelCard, registry: Registry) -> Where:
     return "cached" if _cache_file(card).is_file() else "remote"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (model files are tens of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
@@ -207,13 +208,13 @@ def model_path(card: ModelCard, registry: Registry, download: bool = True) -> Pa
         if not path.is_file():
             raise ModelError(f"bundled model '{card.name}' is missing ({path}); "
                              "the ecg12 install is corrupt, reinstall it")
-        if _sha256(path) != card.sha256:
+        if file_sha256(path) != card.sha256:
             raise ModelError(f"bundled model '{card.name}' ({path}) fails its sha256 check; "
                              "the ecg12 install is corrupt, reinstall it")
         return path
     path = _cache_file(card)
     if path.is_file():
-        if _sha256(path) == card.sha256:
+        if file_sha256(path) == card.sha256:
             return path
         _log.warning("cached model %s fails its sha256 check; deleting it to fetch it again", path)
         path.unlink()

@@ -99,7 +99,8 @@ def main() -> None:
 
     cold, peak = cold_cli()
     model = ecg12.load(args.model, device="cpu")
-    print(f"model {model.card.name} {model.card.version} ({model.card.size_bytes / 2**20:.1f} MiB), "
+    size = model.card.size_bytes / 2**20
+    print(f"model {model.card.name} {model.card.version} ({size:.1f} MiB), "
           f"{os.cpu_count()} CPU cores, onnxruntime CPU")
     print(f"cold `ecg12 reconstruct` of one 30 s file: {cold:.2f} s (target < 2 s)")
     print(f"peak memory of that process:               {peak:.0f} MB (target < 500 MB)")

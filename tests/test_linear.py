@@ -105,7 +105,7 @@ def test_fit_on_real_records_scores_through_the_runtime(fixture_fit: tuple, expo
 
 def test_card_is_a_valid_bundled_registry_entry(fixture_fit: tuple, exported: tuple,
                                                 tmp_path: Path) -> None:
-    from training.export import register
+    from training.cards import register
 
     path = exported[0]
     bundle = tmp_path / "models"

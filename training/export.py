@@ -10,10 +10,8 @@ The graph follows the ecg12 contract: input ``lead_i`` (batch, window) float32, 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -23,8 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from training import ekgan  # noqa: E402
-
-REGISTRY = Path(__file__).resolve().parents[1] / "ecg12" / "models" / "registry.json"
+from training.cards import git_commit, register, sha256  # noqa: E402
 
 
 def load_ig(weights: Path, width: int = 512) -> keras.Model:
@@ -63,38 +60,6 @@ def _rename_io(proto) -> tuple[str, str]:
         node.input[:] = ["lead_i" if n == old_in else n for n in node.input]
         node.output[:] = ["leads" if n == old_out else n for n in node.output]
     return "lead_i", "leads"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REGISTRY.parents[2],
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def register(name: str, card: dict, registry: Path = REGISTRY, default: bool = False) -> None:
-    """Insert or replace ``name``'s card in the registry file (atomically)."""
-    data = json.loads(registry.read_text())
-    data["models"][name] = card
-    if default:
-        data["default"] = name
-    tmp = registry.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, registry)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -173,7 +173,7 @@ def evaluate(cache: Cache, idx: np.ndarray, predict: Predict) -> dict:
 
 def card(out: Path, stats: dict, records: int, fit_seconds: float) -> dict:
     """The registry entry of the exported model (bundled: the file is a few kB)."""
-    from training.export import git_commit, sha256
+    from training.cards import git_commit, sha256
 
     return {
         "version": "1.0.0", "file": out.name, "sha256": sha256(out),
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"fold {VALID_FOLD} ({stats['records']} records): {summary_line(stats)}")
     print("  ".join(f"{name} {v['r']:.2f}" for name, v in stats["per_lead"].items()))
 
-    from training.export import register
+    from training.cards import register
 
     register("linear", card(args.out, stats, len(cache.select(TRAIN_FOLDS)), fit_seconds))
     print(f"{args.out} registered as linear 1.0.0")
