@@ -212,7 +212,7 @@ def _default_names(n: int) -> list[str]:
 def _wfdb_record_name(p: Path) -> Path | None:
     """The WFDB record behind ``p`` (header, signal file or bare name), or None if there is none."""
     if p.suffix.lower() == ".hea":
-        return p.with_suffix("")
+        return p.with_suffix("") if p.is_file() else None
     if Path(f"{p}.hea").is_file():
         return p
     if not p.is_file():
