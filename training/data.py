@@ -69,8 +69,12 @@ def load_record(path: Path) -> tuple[np.ndarray, float]:
 
 
 def condition(leads_mv: np.ndarray, fs: float, spec: PreprocessSpec) -> np.ndarray:
-    """The eight independent leads conditioned as the runtime conditions Lead I (samples x 8)."""
-    return preprocess(leads_mv[:, _INDEPENDENT], fs, spec, axis=0)
+    """The eight independent leads conditioned as the runtime conditions Lead I (samples x 8).
+
+    Returned in mV (the model's scale undone), so the cache and every crop are in mV whatever
+    ``spec.scale_mv`` is; :class:`training.train.Trainer` converts to model units.
+    """
+    return preprocess(leads_mv[:, _INDEPENDENT], fs, spec, axis=0) * np.float32(spec.scale_mv)
 
 
 def expand(eight: np.ndarray) -> np.ndarray:

@@ -84,6 +84,10 @@ def label_generator(width: int = 512) -> keras.Model:
 
 def discriminator(width: int = 512) -> keras.Model:
     """D: (Lead I image, 12-lead image) -> per-sample real/fake logits, U-Net shaped."""
+    if width % 256:
+        raise ValueError(
+            f"the discriminator needs a width divisible by 256 (its strides), not {width}"
+        )
     cond = keras.Input((ROWS, width, 1), name="lead_i_image")
     target = keras.Input((ROWS, width, 1), name="twelve_lead_image")
     x = layers.Concatenate(name="d_in")([cond, target])

@@ -78,9 +78,12 @@ class EpochDecay(keras.optimizers.schedules.LearningRateSchedule):
 class Trainer:
     """Networks, optimisers, the compiled step and the run's bookkeeping."""
 
-    def __init__(self, cfg: Config, steps_per_epoch: int, width: int) -> None:
+    def __init__(
+        self, cfg: Config, steps_per_epoch: int, width: int, scale_mv: float = 1.0
+    ) -> None:
         keras.utils.set_random_seed(cfg.seed)
         self.cfg = cfg
+        self.scale_mv = scale_mv
         self.nets = [
             ekgan.inference_generator(width),
             ekgan.label_generator(width),
@@ -99,8 +102,9 @@ class Trainer:
     def train_batch(self, leads: np.ndarray) -> dict:
         """One update on (batch, window, 12) mV windows; returns the losses as backend scalars
         (left on the device so that steps are not serialised by a host copy)."""
-        x = ekgan.lead_i_to_image(leads[:, :, 0])
-        y = ekgan.leads_to_image(leads)
+        units = leads / self.scale_mv
+        x = ekgan.lead_i_to_image(units[:, :, 0])
+        y = ekgan.leads_to_image(units)
         return self.stepper.step(x, y)
 
     def sync(self) -> None:
@@ -166,7 +170,12 @@ def run(
     if limit_records:
         train_idx, valid_idx = train_idx[:limit_records], valid_idx[:limit_records]
     steps = len(train_idx) * cfg.crops_per_record // cfg.batch_size
-    trainer = Trainer(cfg, steps, cache.spec.window)
+    if steps == 0:
+        raise ValueError(
+            f"{len(train_idx)} records x {cfg.crops_per_record} crops make less than "
+            f"one batch of {cfg.batch_size}"
+        )
+    trainer = Trainer(cfg, steps, cache.spec.window, cache.spec.scale_mv)
     if cfg.init:
         with np.load(Path(cfg.init).expanduser()) as z:
             for i, v in enumerate(trainer.ig.weights):
@@ -186,6 +195,8 @@ def run(
     last = run_dir / "last.npz"
     if resume and last.exists():
         meta = json.loads((run_dir / "meta.json").read_text())
+        # Later sessions may change settings (say, more epochs): keep a record of each.
+        meta.setdefault("resumed", []).append({"at_epoch": meta["epoch"], "config": asdict(cfg)})
         with np.load(last) as z:
             trainer.load_variables(dict(z))
         print(f"resumed {run_dir} at epoch {meta['epoch']}")
