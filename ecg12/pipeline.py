@@ -17,6 +17,7 @@ from ecg12.inference import finish, infer
 from ecg12.leads import derive_limb_leads
 from ecg12.preprocess import PreprocessSpec, preprocess, resample
 from ecg12.result import Reconstruction
+from ecg12.trust import CALIBRATION_FS
 
 if TYPE_CHECKING:
     from ecg12.model import Model
@@ -82,13 +83,16 @@ def reconstruct_inputs(
     conditioned = [preprocess(i.signal, i.fs, spec, notch_hz=notch_hz) for i in inputs]
     raw = infer(conditioned, spec, model.predict)
     results = []
+    rate = out_fs or spec.fs
+    trust = model.card.trust
     for inp, x, leads in zip(inputs, conditioned, raw, strict=True):
-        mv = finish(leads, x, spec)
-        rate = out_fs or spec.fs
-        if rate != spec.fs:
-            # Resampling is linear, so the limb identities survive it up to rounding; re-deriving
-            # makes them exact again.
-            mv = derive_limb_leads(resample(mv, spec.fs, rate).astype(np.float32))
+        model_rate = finish(leads, x, spec)
+        mv = to_rate(model_rate, spec.fs, rate)
+        expected = grades = None
+        if trust is not None:
+            calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
+            expected = trust.expected_error(calib, CALIBRATION_FS)
+            grades = trust.grades(expected, calib)
         results.append(
             Reconstruction(
                 p_signal=mv.astype(np.float32),
@@ -100,9 +104,22 @@ def reconstruct_inputs(
                 input_fs=inp.fs,
                 input_format=inp.format,
                 warnings=inp.warnings,
+                expected_error_mv=expected,
+                grades=grades,
             )
         )
     return results
+
+
+def to_rate(leads_mv: np.ndarray, fs: float, rate: float) -> np.ndarray:
+    """12 leads resampled to ``rate``, limb leads re-derived.
+
+    Resampling is linear, so Einthoven's and Goldberger's laws survive it up to rounding;
+    re-deriving makes them exact again.
+    """
+    if rate == fs:
+        return leads_mv
+    return derive_limb_leads(resample(leads_mv, fs, rate).astype(np.float32))
 
 
 def reconstruct(

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from ecg12.errors import ModelError
 from ecg12.preprocess import PreprocessSpec
+from ecg12.trust import Calibration
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ _CARD_FIELDS: dict[str, type] = {
     "training": dict,
     "metrics": dict,
 }
+# Optional: a card may carry a per-lead error calibration (see ecg12.trust).
+_OPTIONAL_CARD_FIELDS: dict[str, type] = {"trust": dict}
 _TOP_FIELDS: dict[str, type] = {"base_url": str, "default": str, "models": dict}
 _JSON_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object"}
 # Names and versions become cache folder names, so they must not be able to climb out of it.
@@ -71,6 +74,7 @@ class ModelCard:
     preprocessing: PreprocessSpec
     training: dict[str, Any]
     metrics: dict[str, Any]
+    trust: Calibration | None = None  # per-lead expected error, when the card is calibrated
 
 
 @dataclass(frozen=True)
@@ -123,17 +127,20 @@ def load_registry(path: Path | None = None) -> Registry:
     return Registry(base_url=base_url, default=data["default"], cards=cards, bundle_dir=bundle_dir)
 
 
-def _check_fields(data: Any, fields: dict[str, type], where: str) -> None:
-    """Require exactly ``fields`` in a JSON object, each of its JSON type."""
+def _check_fields(
+    data: Any, fields: dict[str, type], where: str, optional: dict[str, type] | None = None
+) -> None:
+    """Require exactly ``fields`` (plus any of ``optional``) in a JSON object, each of its type."""
     if not isinstance(data, dict):
         raise ModelError(f"{where}: must be a JSON object")
     missing = [field for field in fields if field not in data]
     if missing:
         raise ModelError(f"{where}: missing field '{missing[0]}'")
-    unknown = sorted(set(data) - set(fields))
+    optional = optional or {}
+    unknown = sorted(set(data) - set(fields) - set(optional))
     if unknown:
         raise ModelError(f"{where}: unknown field '{unknown[0]}'")
-    for field, kind in fields.items():
+    for field, kind in (fields | {k: v for k, v in optional.items() if k in data}).items():
         value = data[field]
         # bool is an int in Python but not in JSON: `"size_bytes": true` is a mistake.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
@@ -145,7 +152,7 @@ def _check_fields(data: Any, fields: dict[str, type], where: str) -> None:
 def _parse_card(name: str, entry: Any, where: str) -> ModelCard:
     if not _SAFE_NAME.fullmatch(name):
         raise ModelError(f"{where}: model names may use only letters, digits and . _ + -")
-    _check_fields(entry, _CARD_FIELDS, where)
+    _check_fields(entry, _CARD_FIELDS, where, _OPTIONAL_CARD_FIELDS)
     if not _SAFE_NAME.fullmatch(entry["version"]):
         raise ModelError(f"{where}: field 'version' may use only letters, digits and . _ + -")
     if not _SAFE_NAME.fullmatch(entry["file"]):
@@ -158,11 +165,17 @@ def _parse_card(name: str, entry: Any, where: str) -> ModelCard:
         spec = PreprocessSpec.from_dict(entry["preprocessing"])
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{where}: field 'preprocessing' is invalid ({exc})") from None
+    trust = None
+    if "trust" in entry:
+        try:
+            trust = Calibration.from_dict(entry["trust"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{where}: field 'trust' is invalid ({exc})") from None
     return ModelCard(
         name=name, version=entry["version"], file=entry["file"], sha256=entry["sha256"].lower(),
         size_bytes=entry["size_bytes"], bundled=entry["bundled"],
         description=entry["description"], preprocessing=spec,
-        training=entry["training"], metrics=entry["metrics"],
+        training=entry["training"], metrics=entry["metrics"], trust=trust,
     )
 
 

@@ -34,6 +34,10 @@ class Reconstruction:
     warnings: list[str] = field(default_factory=list)
     sig_name: list[str] = field(default_factory=lambda: list(LEAD_NAMES))
     units: list[str] = field(default_factory=lambda: ["mV"] * 12)
+    #: Expected mean absolute error per lead (mV; Lead I, the input, is 0) and its grade
+    #: (good / fair / poor), from the model card's calibration; None for uncalibrated models.
+    expected_error_mv: np.ndarray | None = None
+    grades: list[str] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -57,8 +61,24 @@ class Reconstruction:
             f"ecg12 {__version__}, model {self.model} {self.model_version}",
             f"input: {self.source}, lead {self.input_lead}, {self.input_fs:g} Hz, "
             f"{self.input_format}",
+            *self._trust_lines(),
             *(f"warning: {w}" for w in self.warnings),
         ]
+
+    def _trust_lines(self) -> list[str]:
+        if self.expected_error_mv is None or self.grades is None:
+            return []
+        per_lead = ", ".join(
+            f"{n} {e:.3f} {g}"
+            for n, e, g in zip(self.sig_name, self.expected_error_mv, self.grades, strict=True)
+        )
+        return [f"expected error (mV) and grade per lead: {per_lead}"]
+
+    def trust_table(self) -> list[tuple[str, float, str]]:
+        """(lead, expected error in mV, grade) rows; empty for an uncalibrated model."""
+        if self.expected_error_mv is None or self.grades is None:
+            return []
+        return list(zip(self.sig_name, self.expected_error_mv.tolist(), self.grades, strict=True))
 
     def lead(self, name: str) -> np.ndarray:
         """One lead by name (case-insensitive), in mV."""
@@ -73,21 +93,40 @@ class Reconstruction:
         overwrite: bool = False,
         name: str | None = None,
     ) -> list[Path]:
-        """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ; atomic."""
-        from ecg12.writers import write_record
+        """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ; atomic.
 
-        out = Path(outdir)
-        out.mkdir(parents=True, exist_ok=True)
-        return write_record(
+        The per-lead expected error goes into the WFDB header comments, the NPZ keys
+        ``expected_error_mv`` and ``grades``, or a side-car ``<name>_trust.csv`` next to a CSV.
+        """
+        from ecg12.writers import write_record, write_text
+
+        stem = Path(outdir) / (name or self.record_name)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        table = self.trust_table()
+        sidecar = stem.with_name(stem.name + "_trust.csv") if table and fmt == "csv" else None
+        if sidecar and sidecar.exists() and not overwrite:
+            raise FileExistsError(f"{sidecar} exists; pass overwrite to replace it")
+        extra = None
+        if table and fmt == "npz":
+            extra = {
+                "expected_error_mv": np.asarray(self.expected_error_mv, dtype=np.float32),
+                "grades": np.array(self.grades, dtype=str),
+            }
+        written = write_record(
             self.p_signal,
             self.fs,
             self.sig_name,
             self.units,
             self.comments,
-            out / (name or self.record_name),
+            stem,
             fmt=fmt,
             overwrite=overwrite,
+            extra=extra,
         )
+        if sidecar:
+            rows = "".join(f"{n},{e:.4f},{g}\n" for n, e, g in table)
+            written.append(write_text(sidecar, "lead,expected_error_mv,grade\n" + rows))
+        return written
 
     def plot(
         self,
@@ -100,6 +139,7 @@ class Reconstruction:
         from ecg12.plot import plot_12lead
 
         kw.setdefault("title", f"{self.record_name}: {DISCLAIMER}")
+        kw.setdefault("grades", self.grades)
         return plot_12lead(
             self.p_signal, self.fs, path, compare=compare, compare_fs=compare_fs, **kw
         )

@@ -122,3 +122,16 @@ def _write_csv(p_signal: np.ndarray, fs: float, sig_name: list[str], stem: Path)
         fmt=["%.6f"] + ["%.4f"] * p_signal.shape[1], header=",".join(["time_s", *sig_name]),
         comments="",
     )
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a small text file atomically (temporary file in the same folder, then rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

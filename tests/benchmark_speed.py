@@ -66,6 +66,7 @@ def cold_cli(repeats: int = 3) -> tuple[float, float]:
 
 def tensorflow_ratio(model, repeats: int = 20) -> tuple[float, float] | None:
     """Per 10 s record (9 windows): onnxruntime vs the same network in Keras/TensorFlow."""
+    sys.path.insert(0, str(REPO))  # training/ lives beside the package, not inside it
     try:
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         import keras

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from ecg12.errors import Ecg12Error
 from ecg12.model import DEVICES, load
@@ -126,6 +127,8 @@ def command(
                 for warning in rec.warnings:
                     progress.console.print(f"warning: {warning}", markup=False)
                 out.print(f"{path} -> {', '.join(str(p) for p in written)}", markup=False)
+                if rec.trust_table():
+                    out.print(trust_table(rec))
             progress.advance(task)
     if failed:
         err.print(f"{failed} of {len(files)} inputs failed", markup=False)
@@ -142,6 +145,21 @@ def _write(rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: boo
         rec.plot(picture)
         written.append(picture)
     return written
+
+
+GRADE_STYLE = {"good": "green", "fair": "yellow", "poor": "bold red"}
+
+
+def trust_table(rec: Reconstruction) -> Table:
+    """One compact table per file: expected error (mV) and grade of each reconstructed lead."""
+    rows = rec.trust_table()[1:]  # Lead I is the input
+    table = Table(box=None, padding=(0, 0, 0, 1), pad_edge=False)  # fits 80 columns
+    table.add_column("", no_wrap=True)
+    for name, _, _ in rows:
+        table.add_column(name, justify="right")
+    table.add_row("error mV", *(f"{e:.3f}" for _, e, _ in rows))
+    table.add_row("grade", *(f"[{GRADE_STYLE[g]}]{g}[/]" for _, _, g in rows))
+    return table
 
 
 def _one_line(exc: Exception, path: Path) -> str:

@@ -1,0 +1,104 @@
+"""How far to trust each lead: an expected error per lead, calibrated on held-out data.
+
+The expected error is a log-linear model of a record's mean absolute error per lead, fitted on
+PTB-XL fold 9 by ``training/calibrate.py`` and stored in the model card (``trust``). Its inputs
+are things the runtime knows: Lead I's amplitude and noise, and the amplitude the model drew for
+the lead (uncertain leads come out small and average-looking). Both sides call
+:func:`features`, so calibration and use cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ecg12.leads import LEAD_NAMES
+
+FEATURES = ("intercept", "log_lead_i_amplitude", "log_lead_amplitude", "lead_i_noise_ratio")
+GRADES = ("good", "fair", "poor")
+#: Rate at which features are computed, in calibration and at run time alike.
+CALIBRATION_FS = 500.0
+_NOISE_HZ = 40.0
+
+
+def amplitude(x: np.ndarray) -> np.ndarray:
+    """p99 - p1 along time (axis 0), the amplitude used throughout ecg12's fidelity figures."""
+    p1, p99 = np.percentile(x, [1, 99], axis=0)
+    return p99 - p1
+
+
+def noise_ratio(x: np.ndarray, fs: float) -> float:
+    """Share of Lead I's power above 40 Hz: muscle and mains noise rather than ECG."""
+    spectrum = np.abs(np.fft.rfft(x - x.mean())) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / fs)
+    total = spectrum[freqs > 0.5].sum()
+    return float(spectrum[freqs > _NOISE_HZ].sum() / total) if total > 0 else 0.0
+
+
+def features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
+    """(samples, 12) reconstruction in mV -> (12, len(FEATURES)) design matrix, one row per lead.
+
+    Lead I of a reconstruction is the conditioned input, so every feature comes from the output.
+    """
+    amp = np.maximum(amplitude(leads_mv), 1e-3)
+    rows = np.empty((12, len(FEATURES)))
+    rows[:, 0] = 1.0
+    rows[:, 1] = np.log(amp[0])
+    rows[:, 2] = np.log(amp)
+    rows[:, 3] = noise_ratio(leads_mv[:, 0], fs)
+    return rows
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A card's ``trust`` block: per-lead coefficients, residual spread and grade thresholds.
+
+    ``grades_ratio`` are the two thresholds on expected error / lead amplitude between good and
+    fair, and fair and poor; relative error is what decides whether a wave's shape can be read.
+    """
+
+    coef: dict[str, list[float]]
+    sigma: dict[str, float]
+    grades_ratio: tuple[float, float]
+    info: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"calibration features {data['features']} are not {FEATURES}")
+        coef = {k: [float(c) for c in v] for k, v in data["coef"].items()}
+        if set(coef) != set(LEAD_NAMES[1:]) or any(len(c) != len(FEATURES) for c in coef.values()):
+            raise ValueError("calibration needs one coefficient row per reconstructed lead")
+        lo, hi = (float(t) for t in data["grades_ratio"])
+        info = {
+            k: v for k, v in data.items() if k not in {"features", "coef", "sigma", "grades_ratio"}
+        }
+        return cls(coef, {k: float(v) for k, v in data["sigma"].items()}, (lo, hi), info)
+
+    def expected_error(self, leads_mv: np.ndarray, fs: float) -> np.ndarray:
+        """Expected mean absolute error per lead (mV, 12 values; Lead I is the input: 0)."""
+        x = features(leads_mv, fs)
+        out = np.zeros(12)
+        for i, name in enumerate(LEAD_NAMES[1:], start=1):
+            out[i] = float(np.exp(x[i] @ np.asarray(self.coef[name])))
+        return out
+
+    def interval(
+        self, expected: np.ndarray, coverage: float = 0.8
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Central ``coverage`` interval of the actual error around ``expected`` (log-normal)."""
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + coverage / 2)
+        s = np.array([0.0] + [self.sigma[n] for n in LEAD_NAMES[1:]])
+        return expected * np.exp(-z * s), expected * np.exp(z * s)
+
+    def grades(self, expected: np.ndarray, leads_mv: np.ndarray) -> list[str]:
+        """good / fair / poor per lead from expected error relative to the lead's amplitude."""
+        ratio = expected / np.maximum(amplitude(leads_mv), 1e-3)
+        lo, hi = self.grades_ratio
+        out = ["good" if r < lo else "fair" if r < hi else "poor" for r in ratio]
+        out[0] = "good"  # Lead I is the measured input
+        return out

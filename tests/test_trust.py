@@ -1,0 +1,131 @@
+"""Per-lead expected error: from the card into the result, the files, the CLI and the plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+from click.testing import CliRunner
+
+import ecg12
+from ecg12.cli import main
+from ecg12.leads import LEAD_NAMES
+from ecg12.trust import FEATURES, Calibration, features
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lead_i.hea"
+# Known answer: expected error = 0.05 mV x (lead amplitude / Lead I amplitude) ** 0.5,
+# III marked poor by its coefficient (x 20), every other lead good or fair by amplitude.
+COEF = {n: [np.log(0.05), -0.5, 0.5, 0.0] for n in LEAD_NAMES[1:]}
+COEF["III"] = [np.log(1.0), -0.5, 0.5, 0.0]
+
+
+def trust_block() -> dict:
+    return {
+        "features": list(FEATURES),
+        "coef": {k: list(v) for k, v in COEF.items()},
+        "sigma": {n: 0.4 for n in LEAD_NAMES[1:]},
+        "grades_ratio": [0.05, 0.15],
+        "method": "test",
+        "fitted_on": "nothing",
+    }
+
+
+@pytest.fixture
+def calibrated(tiny_model: Path) -> Path:
+    """The tiny model with a known calibration in its card."""
+    data = json.loads(tiny_model.read_text())
+    data["models"]["tiny"]["trust"] = trust_block()
+    tiny_model.write_text(json.dumps(data))
+    return tiny_model
+
+
+def test_expected_error_follows_the_calibration(calibrated: Path) -> None:
+    rec = ecg12.reconstruct(EXAMPLE)
+    amp = np.percentile(rec.p_signal, 99, axis=0) - np.percentile(rec.p_signal, 1, axis=0)
+    amp = np.maximum(amp, 1e-3)  # aVL of the tiny model is I - 2I/2 = 0
+    want = 0.05 * np.sqrt(amp / amp[0])
+    want[0] = 0.0
+    want[2] *= 20
+    np.testing.assert_allclose(rec.expected_error_mv, want, rtol=0.02)
+    ratio = want / amp
+    assert rec.grades[0] == "good" and rec.grades[2] == "poor"
+    for g, r in zip(rec.grades[1:], ratio[1:], strict=True):
+        assert g == ("good" if r < 0.05 else "fair" if r < 0.15 else "poor")
+
+
+def test_interval_is_log_normal() -> None:
+    calib = Calibration.from_dict(trust_block())
+    lo, hi = calib.interval(np.full(12, 0.1), coverage=0.8)
+    np.testing.assert_allclose(hi[1:] / 0.1, np.exp(1.2816 * 0.4), rtol=1e-3)
+    np.testing.assert_allclose(lo[1:] * hi[1:], 0.01, rtol=1e-6)
+
+
+def test_features_come_from_the_reconstruction() -> None:
+    t = np.arange(5000) / 500
+    leads = np.stack([np.sin(2 * np.pi * t) * (k + 1) for k in range(12)], axis=1)
+    x = features(leads, 500.0)
+    assert x.shape == (12, len(FEATURES)) and np.all(x[:, 0] == 1)
+    np.testing.assert_allclose(np.exp(x[:, 2]) / np.exp(x[0, 2]), np.arange(1, 13), rtol=1e-2)
+    assert x[0, 3] < 1e-3  # a clean sine has no power above 40 Hz
+
+
+def test_bad_calibration_is_refused(tiny_model: Path) -> None:
+    data = json.loads(tiny_model.read_text())
+    block = trust_block()
+    del block["coef"]["V6"]
+    data["models"]["tiny"]["trust"] = block
+    tiny_model.write_text(json.dumps(data))
+    with pytest.raises(ecg12.ModelError, match="trust"):
+        ecg12.load_registry()
+
+
+def test_files_carry_the_expected_error(calibrated: Path, tmp_path: Path) -> None:
+    rec = ecg12.reconstruct(EXAMPLE)
+    rec.write(tmp_path / "w")
+    header = wfdb.rdheader(str(tmp_path / "w" / "lead_i_12lead"))
+    line = next(c for c in header.comments if c.startswith("expected error"))
+    assert "III" in line and "poor" in line
+    rec.write(tmp_path / "n", fmt="npz")
+    with np.load(tmp_path / "n" / "lead_i_12lead.npz") as z:
+        np.testing.assert_allclose(z["expected_error_mv"], rec.expected_error_mv, rtol=1e-6)
+        assert list(z["grades"]) == rec.grades
+    written = rec.write(tmp_path / "c", fmt="csv")
+    sidecar = tmp_path / "c" / "lead_i_12lead_trust.csv"
+    assert sidecar in written
+    rows = [r.split(",") for r in sidecar.read_text().splitlines()]
+    assert rows[0] == ["lead", "expected_error_mv", "grade"] and len(rows) == 13
+    assert [r[0] for r in rows[1:]] == list(LEAD_NAMES)
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], rec.expected_error_mv, atol=1e-4)
+    with pytest.raises(FileExistsError):
+        rec.write(tmp_path / "c", fmt="csv")
+
+
+def test_cli_prints_the_table_unless_quiet(calibrated: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["reconstruct", str(EXAMPLE), "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "error mV" in result.output and "poor" in result.output
+    assert all(n in result.output for n in ("aVF", "V6"))
+    quiet = CliRunner().invoke(main, ["reconstruct", str(EXAMPLE), "-o", str(tmp_path / "b"), "-q"])
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_uncalibrated_models_say_nothing(tiny_model: Path, tmp_path: Path) -> None:
+    rec = ecg12.reconstruct(EXAMPLE)
+    assert rec.expected_error_mv is None and rec.grades is None and rec.trust_table() == []
+    result = CliRunner().invoke(main, ["reconstruct", str(EXAMPLE), "-o", str(tmp_path)])
+    assert "expected error" not in result.output
+
+
+def test_plot_marks_the_poor_lead(calibrated: Path, tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    from ecg12.plot import COLOURS
+
+    rec = ecg12.reconstruct(EXAMPLE)
+    rec.plot(tmp_path / "p.png")
+    pixels = (imread(tmp_path / "p.png")[..., :3] * 255).round()
+    shade = np.array([int(COLOURS["poor_shade"][i : i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(pixels - shade).max(axis=-1) <= 4).sum() > 1000
