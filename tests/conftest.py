@@ -11,7 +11,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
-    return Path(os.environ.get("ECG12_SHARED_DATA", REPO.parent / "shared" / "data"))
+    """``$ECG12_SHARED_DATA``, else ``../shared/data`` beside the checkout (the team's layout)."""
+    if "ECG12_SHARED_DATA" in os.environ:
+        return Path(os.environ["ECG12_SHARED_DATA"])
+    for parent in REPO.parents:  # a checkout nested deeper (CI, worktrees) still finds it
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
