@@ -88,8 +88,12 @@ def check_lead(x: np.ndarray, fs: float, source: str, min_samples: int) -> Quali
             f"warning above {NOISE_RATIO_WARN:.0%}); muscle or mains interference?"
         )
     return QualityReport(
-        signal=x, warnings=warnings, nan_fraction=float(missing.mean()),
-        clipped_fraction=clipped, amplitude_mv=amplitude, noise_ratio=noise,
+        signal=x,
+        warnings=warnings,
+        nan_fraction=float(missing.mean()),
+        clipped_fraction=clipped,
+        amplitude_mv=amplitude,
+        noise_ratio=noise,
     )
 
 
@@ -107,7 +111,8 @@ def _repair_gaps(x: np.ndarray, missing: np.ndarray, fs: float, source: str) -> 
     if lengths[longest] > MAX_GAP_S * fs:
         raise InputError(
             f"{lengths[longest] / fs:.2f} s of missing samples at {starts[longest] / fs:.2f} s; "
-            f"gaps up to {MAX_GAP_S} s can be repaired", source,
+            f"gaps up to {MAX_GAP_S} s can be repaired",
+            source,
         )
     idx = np.arange(x.size)
     out = x.copy()
@@ -132,12 +137,17 @@ def _clipped_fraction(x: np.ndarray, fs: float) -> float:
 
 
 def _noise_ratio(x: np.ndarray, fs: float) -> float:
-    """Power above NOISE_CUTOFF_HZ over power above 0.5 Hz (Welch, 2 s segments).
+    """Power above NOISE_CUTOFF_HZ over power above 0.5 Hz."""
+    if fs / 2 <= NOISE_CUTOFF_HZ:
+        return 0.0
+    return band_ratio(x, fs, NOISE_CUTOFF_HZ, np.inf)
+
+
+def band_ratio(x: np.ndarray, fs: float, lo: float, hi: float) -> float:
+    """Share of the power above 0.5 Hz that lies in [lo, hi) Hz (Welch, 2 s segments).
 
     Baseline wander below 0.5 Hz is left out so that it neither hides nor fakes noise.
     """
-    if fs / 2 <= NOISE_CUTOFF_HZ:
-        return 0.0
     f, power = sps.welch(x, fs=fs, nperseg=min(x.size, int(2 * fs)))
     total = power[f >= 0.5].sum()
-    return float(power[f >= NOISE_CUTOFF_HZ].sum() / total) if total > 0 else 0.0
+    return float(power[(f >= lo) & (f < hi)].sum() / total) if total > 0 else 0.0

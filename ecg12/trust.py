@@ -2,9 +2,9 @@
 
 The expected error is a log-linear model of a record's mean absolute error per lead, fitted on
 PTB-XL fold 9 by ``training/calibrate.py`` and stored in the model card (``trust``). Its inputs
-are things the runtime knows: Lead I's amplitude and noise, and the amplitude the model drew for
-the lead (uncertain leads come out small and average-looking). Both sides call
-:func:`features`, so calibration and use cannot drift apart.
+are things the runtime knows: Lead I's amplitude, noise, baseline wander and heart rate, and
+the amplitude the model drew for the lead (uncertain leads come out small and average-looking).
+Both sides call :func:`features`, so calibration and use cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ import numpy as np
 
 from ecg12.leads import LEAD_NAMES
 
-FEATURES = ("intercept", "log_lead_i_amplitude", "log_lead_amplitude", "lead_i_noise_ratio")
+FEATURES = (
+    "intercept",
+    "log_lead_i_amplitude",
+    "log_lead_amplitude",
+    "lead_i_noise_ratio",
+    "log_heart_rate",
+    "lead_i_wander_ratio",
+)
 GRADES = ("good", "fair", "poor")
 #: Rate at which features are computed, in calibration and at run time alike.
 CALIBRATION_FS = 500.0
-_NOISE_HZ = 40.0
 
 
 def amplitude(x: np.ndarray) -> np.ndarray:
@@ -29,12 +35,20 @@ def amplitude(x: np.ndarray) -> np.ndarray:
     return p99 - p1
 
 
-def noise_ratio(x: np.ndarray, fs: float) -> float:
-    """Share of Lead I's power above 40 Hz: muscle and mains noise rather than ECG."""
-    spectrum = np.abs(np.fft.rfft(x - x.mean())) ** 2
-    freqs = np.fft.rfftfreq(len(x), 1 / fs)
-    total = spectrum[freqs > 0.5].sum()
-    return float(spectrum[freqs > _NOISE_HZ].sum() / total) if total > 0 else 0.0
+def heart_rate(lead_i: np.ndarray, fs: float) -> float:
+    """Beats per minute from R peaks on Lead I's 5-30 Hz envelope (at least 0.3 s apart).
+
+    Fast and slow rhythms are where reconstructions go wrong most: few training records have them.
+    """
+    from scipy.signal import find_peaks
+
+    from ecg12.preprocess import bandpass
+
+    envelope = np.abs(bandpass(lead_i, fs, 5.0, 30.0))
+    peaks, _ = find_peaks(
+        envelope, height=0.4 * np.percentile(envelope, 99), distance=int(0.3 * fs)
+    )
+    return 60.0 * max(len(peaks), 1) * fs / len(lead_i)
 
 
 def features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
@@ -47,7 +61,12 @@ def features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
     rows[:, 0] = 1.0
     rows[:, 1] = np.log(amp[0])
     rows[:, 2] = np.log(amp)
-    rows[:, 3] = noise_ratio(leads_mv[:, 0], fs)
+    from ecg12.quality import band_ratio
+
+    lead_i = np.asarray(leads_mv[:, 0], dtype=np.float64)
+    rows[:, 3] = band_ratio(lead_i, fs, 40.0, np.inf)  # muscle and mains noise
+    rows[:, 4] = np.log(heart_rate(lead_i, fs))
+    rows[:, 5] = band_ratio(lead_i, fs, 0.5, 2.0)  # baseline wander left after conditioning
     return rows
 
 

@@ -17,7 +17,6 @@ from training.calibrate import (
     Observations,
     covered,
     cv_folds,
-    extra_features,
     fit_leads,
     grade,
     grade_thresholds,
@@ -33,18 +32,20 @@ from training.metrics import RECONSTRUCTED
 FS = 500.0
 N = 3000
 # Known answer: per lead, log MAE = x . COEF[lead] + N(0, SIGMA[lead]).
-COEF = np.array([[-3.0 + 0.1 * j, 0.5, 0.3 - 0.05 * j, 2.0] for j in range(11)])
+COEF = np.array([[-3.0 + 0.1 * j, 0.5, 0.3 - 0.05 * j, 2.0, 0.4, 1.0] for j in range(11)])
 SIGMA = np.linspace(0.3, 0.6, 11)
 
 
 def synthetic(seed: int, n: int = N) -> tuple[np.ndarray, np.ndarray]:
-    """Design rows (n, 11, 4) shaped like ecg12.trust.features and their log MAE (n, 11)."""
+    """Design rows (n, 11, features) shaped like ecg12.trust.features and log MAE (n, 11)."""
     rng = np.random.default_rng(seed)
     x = np.empty((n, 11, len(FEATURES)))
     x[..., 0] = 1.0
     x[..., 1] = rng.normal(0.0, 0.4, (n, 1))  # log Lead I amplitude: one per record
     x[..., 2] = rng.normal(0.0, 0.5, (n, 11))  # log lead amplitude
     x[..., 3] = rng.uniform(0.0, 0.2, (n, 1))  # Lead I noise ratio
+    x[..., 4] = rng.normal(4.2, 0.2, (n, 1))  # log heart rate
+    x[..., 5] = rng.uniform(0.0, 0.3, (n, 1))  # Lead I wander ratio
     log_mae = np.einsum("nlf,lf->nl", x, COEF) + rng.normal(0.0, 1.0, (n, 11)) * SIGMA
     return x, log_mae
 
@@ -117,21 +118,25 @@ def test_grade_thresholds_match_outcome_shares_and_the_runtime(shared_data: Path
     assert runtime[1:4] == ["good", "good", "fair"] and runtime[7] == "poor"
 
 
-def test_extra_features_heart_rate_and_wander() -> None:
+def test_heart_rate_and_wander_features() -> None:
     t = np.arange(int(60 * FS)) / FS
     beats = np.exp(-0.5 * ((t[:, None] - (np.arange(75) * 0.8 + 0.4)) / 0.01) ** 2).sum(axis=1)
     leads = np.zeros((len(t), 12))
     leads[:, 0] = beats
-    rate, wander = extra_features(leads, FS)
-    assert np.exp(rate) == pytest.approx(75.0, abs=1.0) and wander < 0.2
+    x = features(leads, FS)[0]
+    rate, wander = (
+        np.exp(x[FEATURES.index("log_heart_rate")]),
+        x[FEATURES.index("lead_i_wander_ratio")],
+    )
+    assert rate == pytest.approx(75.0, abs=1.0) and wander < 0.2
     leads[:, 0] += 2.0 * np.sin(2 * np.pi * 1.0 * t)
-    assert extra_features(leads, FS)[1] > 0.5
+    assert features(leads, FS)[0, FEATURES.index("lead_i_wander_ratio")] > 0.5
 
 
 def test_only_the_runtime_features_can_be_shipped() -> None:
     obs = synthetic_obs(4)
     obs.x = np.concatenate([obs.x, np.ones((*obs.x.shape[:2], 1))], axis=2)
-    with pytest.raises(ValueError, match="experiment"):
+    with pytest.raises(ValueError, match="FEATURES"):
         trust_block(obs)
 
 
@@ -159,8 +164,9 @@ def test_trust_block_round_trip(registry: Path, shared_data: Path) -> None:
     leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
     err = cal.expected_error(leads, FS)
     assert err.shape == (12,) and err[0] == 0.0 and np.all(err[1:] > 0)
-    np.testing.assert_allclose(err[1:], predict(cal.coef, features(leads, FS)[None, 1:])[0],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        err[1:], predict(cal.coef, features(leads, FS)[None, 1:])[0], rtol=1e-9
+    )
 
 
 def test_write_trust_refuses_a_block_that_does_not_parse(registry: Path) -> None:

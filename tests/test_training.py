@@ -150,11 +150,13 @@ def runs(cache: Cache, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_resumed_run_equals_uninterrupted_run(runs: dict) -> None:
     straight, resumed = runs["last"]
     assert straight.keys() == resumed.keys() == runs["after_one"].keys()
-    # TensorFlow on a CPU reproduced these bit for bit when measured (max difference 0); the
-    # tolerance only allows for oneDNN choosing another reduction order on other CPUs.
+    # Most runs match bit for bit, but on a busy 2-core machine about one in four differed by up
+    # to 3e-5 of an array's peak (threaded CPU reductions). A resume that lost Adam's moments or
+    # step count moves every weight by about the learning rate (1e-4 here, ~1e-3 of a peak), so
+    # 1e-4 of the peak still tells the two apart.
     for key, value in straight.items():
         scale = max(float(np.abs(value).max()), 1e-12)
-        np.testing.assert_allclose(resumed[key], value, rtol=0, atol=1e-5 * scale, err_msg=key)
+        np.testing.assert_allclose(resumed[key], value, rtol=0, atol=1e-4 * scale, err_msg=key)
     # The second epoch moved the weights, so the comparison above is not vacuous.
     moved = [
         k

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 import ecg12
-from ecg12.preprocess import bandpass
 from ecg12.trust import FEATURES, GRADES, Calibration, features
 from training.cards import REGISTRY, register
 from training.data import VALID_FOLD
@@ -40,7 +39,6 @@ COVERAGE_KEY = "coverage80"
 GRADE_R = (0.9, 0.7)
 #: Leads drawn in the scatter figure: a limb lead the model gets right and wrong, two precordials.
 SCATTER_LEADS = ("II", "aVF", "V2", "V5")
-EXTRA_FEATURES = ("log_heart_rate", "lead_i_wander_ratio")
 DPI = 100
 
 
@@ -64,34 +62,11 @@ class Observations:
         return np.exp(self.x[:, :, FEATURES.index("log_lead_amplitude")])
 
 
-def extra_features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
-    """Experiment only (``--extra-features``): Lead I's heart rate (log) and wander share.
-
-    Heart rate from R peaks counted on Lead I's 5-30 Hz envelope; wander share is the part of
-    Lead I's power at 0.5-2 Hz, which the reconstruction cannot reproduce in the other leads.
-    """
-    from scipy.signal import find_peaks
-
-    lead_i = np.asarray(leads_mv[:, 0], dtype=np.float64)
-    envelope = np.abs(bandpass(lead_i, fs, 5.0, 30.0))
-    peaks, _ = find_peaks(envelope, height=0.4 * np.percentile(envelope, 99),
-                          distance=int(0.3 * fs))
-    rate = 60.0 * max(len(peaks), 1) * fs / len(lead_i)
-    spectrum = np.abs(np.fft.rfft(lead_i - lead_i.mean())) ** 2
-    freqs = np.fft.rfftfreq(len(lead_i), 1 / fs)
-    total = spectrum[freqs > 0.5].sum()
-    wander = spectrum[(freqs > 0.5) & (freqs < 2.0)].sum() / total if total > 0 else 0.0
-    return np.array([np.log(rate), wander])
-
-
-def observe(fold: FoldOutput, extra: bool = False) -> Observations:
+def observe(fold: FoldOutput) -> Observations:
     """Features of each reconstruction and its actual per-lead MAE and r against the real record."""
     rows = []
     for rec in fold.rec:
-        x = features(rec, FS)[1:]
-        if extra:
-            x = np.column_stack([x, np.tile(extra_features(rec, FS), (len(x), 1))])
-        rows.append(x)
+        rows.append(features(rec, FS)[1:])
     real, rec = eval_band(fold.real, FS), eval_band(fold.rec, FS)
     mae = np.abs(real - rec).mean(axis=1)[:, 1:]
     r = pearson_rows(real, rec)[:, 1:]
@@ -105,8 +80,9 @@ def fit(x: np.ndarray, log_mae: np.ndarray) -> tuple[np.ndarray, float]:
     return coef, float(np.sqrt((resid**2).sum() / (len(x) - x.shape[1])))
 
 
-def fit_leads(x: np.ndarray, log_mae: np.ndarray
-              ) -> tuple[dict[str, list[float]], dict[str, float]]:
+def fit_leads(
+    x: np.ndarray, log_mae: np.ndarray
+) -> tuple[dict[str, list[float]], dict[str, float]]:
     """One fit per reconstructed lead: x (records, 11, features), log_mae (records, 11)."""
     coef, sigma = {}, {}
     for j, name in enumerate(RECONSTRUCTED):
@@ -117,12 +93,14 @@ def fit_leads(x: np.ndarray, log_mae: np.ndarray
 
 def predict(coef: dict[str, list[float]], x: np.ndarray) -> np.ndarray:
     """Expected MAE (records, 11) in mV, as Calibration.expected_error computes it."""
-    return np.exp(np.stack([x[:, j] @ np.asarray(coef[name])
-                            for j, name in enumerate(RECONSTRUCTED)], axis=1))
+    return np.exp(
+        np.stack([x[:, j] @ np.asarray(coef[name]) for j, name in enumerate(RECONSTRUCTED)], axis=1)
+    )
 
 
-def covered(actual: np.ndarray, expected: np.ndarray, sigma: dict[str, float],
-            level: float = COVERAGE) -> np.ndarray:
+def covered(
+    actual: np.ndarray, expected: np.ndarray, sigma: dict[str, float], level: float = COVERAGE
+) -> np.ndarray:
     """Whether each actual MAE (records, 11) lies in the runtime's central ``level`` interval.
 
     Uses :meth:`ecg12.trust.Calibration.interval` itself, so the coverage reported is that of
@@ -138,8 +116,9 @@ def cv_folds(n: int, k: int = CV_FOLDS) -> np.ndarray:
     return np.arange(n) % k
 
 
-def out_of_fold(x: np.ndarray, log_mae: np.ndarray, levels: tuple[float, ...] = (COVERAGE,),
-                k: int = CV_FOLDS) -> tuple[np.ndarray, np.ndarray]:
+def out_of_fold(
+    x: np.ndarray, log_mae: np.ndarray, levels: tuple[float, ...] = (COVERAGE,), k: int = CV_FOLDS
+) -> tuple[np.ndarray, np.ndarray]:
     """Each record's expected MAE (records, 11) from fits that never saw it, and whether its
     actual MAE fell inside those fits' intervals at each level (levels, records, 11)."""
     folds = cv_folds(len(x), k)
@@ -160,8 +139,9 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def grade_thresholds(ratio: np.ndarray, r: np.ndarray, grade_r: tuple[float, float] = GRADE_R
-                     ) -> tuple[float, float]:
+def grade_thresholds(
+    ratio: np.ndarray, r: np.ndarray, grade_r: tuple[float, float] = GRADE_R
+) -> tuple[float, float]:
     """Thresholds on expected error / lead amplitude that grade as many leads good as reach
     r >= grade_r[0] and as many poor as stay below grade_r[1] (quantile matching)."""
     good = float(np.mean(r >= grade_r[0]))
@@ -180,9 +160,12 @@ def _grade_summary(r: np.ndarray, sel: np.ndarray) -> dict[str, float | None]:
     r = r[sel]
     if not len(r):
         return {"share": 0.0, "median_r": None}
-    return {"share": float(sel.mean()), "median_r": float(np.median(r)),
-            f"share_r_ge_{GRADE_R[0]:g}": float(np.mean(r >= GRADE_R[0])),
-            f"share_r_lt_{GRADE_R[1]:g}": float(np.mean(r < GRADE_R[1]))}
+    return {
+        "share": float(sel.mean()),
+        "median_r": float(np.median(r)),
+        f"share_r_ge_{GRADE_R[0]:g}": float(np.mean(r >= GRADE_R[0])),
+        f"share_r_lt_{GRADE_R[1]:g}": float(np.mean(r < GRADE_R[1])),
+    }
 
 
 def validate(obs: Observations, k: int = CV_FOLDS) -> tuple[dict, tuple[float, float], np.ndarray]:
@@ -190,8 +173,9 @@ def validate(obs: Observations, k: int = CV_FOLDS) -> tuple[dict, tuple[float, f
     expected, inside = out_of_fold(obs.x, np.log(obs.mae), (COVERAGE,), k)
     hits = inside[0]
     ours = {n: spearman(expected[:, j], obs.mae[:, j]) for j, n in enumerate(RECONSTRUCTED)}
-    trivial = {n: spearman(obs.lead_i_amplitude, obs.mae[:, j])
-               for j, n in enumerate(RECONSTRUCTED)}
+    trivial = {
+        n: spearman(obs.lead_i_amplitude, obs.mae[:, j]) for j, n in enumerate(RECONSTRUCTED)
+    }
     ratio = expected / obs.lead_amplitude
     thresholds = grade_thresholds(ratio, obs.r)
     graded = grade(ratio, thresholds)
@@ -199,10 +183,13 @@ def validate(obs: Observations, k: int = CV_FOLDS) -> tuple[dict, tuple[float, f
     report = {
         "records": len(obs.ecg_ids),
         "cross_validation": f"{k}-fold over records, record i (ecg_id order) held out in fold "
-                            f"i mod {k}; every number below is out of fold",
+        f"i mod {k}; every number below is out of fold",
         "spearman": {"mean": float(np.mean(list(ours.values()))), "per_lead": ours},
-        "trivial": {"predictor": "expected error proportional to Lead I amplitude",
-                    "mean": float(np.mean(list(trivial.values()))), "per_lead": trivial},
+        "trivial": {
+            "predictor": "expected error proportional to Lead I amplitude",
+            "mean": float(np.mean(list(trivial.values()))),
+            "per_lead": trivial,
+        },
         COVERAGE_KEY: {
             "overall": float(hits.mean()),
             "per_lead": {n: float(hits[:, j].mean()) for j, n in enumerate(RECONSTRUCTED)},
@@ -216,19 +203,22 @@ def trust_block(obs: Observations, command: str = "") -> tuple[dict, np.ndarray]
     """The card's ``trust`` block (fit on all records, validation out of fold) and the
     out-of-fold expected MAE behind its validation numbers."""
     if obs.x.shape[2] != len(FEATURES):
-        raise ValueError("only ecg12.trust.FEATURES can be shipped; extra features are an "
-                         "experiment")
+        raise ValueError(f"observations must hold exactly ecg12.trust.FEATURES {FEATURES}")
     report, thresholds, expected = validate(obs)
     coef, sigma = fit_leads(obs.x, np.log(obs.mae))
     block = {
-        "features": list(FEATURES), "coef": coef, "sigma": sigma,
+        "features": list(FEATURES),
+        "coef": coef,
+        "sigma": sigma,
         "grades_ratio": list(thresholds),
-        "method": (f"per lead, least squares of log MAE ({EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz, "
-                   f"real vs reconstructed) on ecg12.trust.features; {round(COVERAGE * 100)}% "
-                   "interval log-normal with the residual SD; grades_ratio: thresholds on "
-                   "expected MAE / lead amplitude that grade as many leads good as reach "
-                   f"r >= {GRADE_R[0]:g} and as many poor as stay below r {GRADE_R[1]:g} "
-                   "(out-of-fold)"),
+        "method": (
+            f"per lead, least squares of log MAE ({EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz, "
+            f"real vs reconstructed) on ecg12.trust.features; {round(COVERAGE * 100)}% "
+            "interval log-normal with the residual SD; grades_ratio: thresholds on "
+            "expected MAE / lead amplitude that grade as many leads good as reach "
+            f"r >= {GRADE_R[0]:g} and as many poor as stay below r {GRADE_R[1]:g} "
+            "(out-of-fold)"
+        ),
         "fitted_on": f"PTB-XL fold {VALID_FOLD}, {len(obs.ecg_ids)} records",
         "validation": report,
     }
@@ -246,8 +236,7 @@ def write_trust(name: str, block: dict, registry: Path = REGISTRY) -> None:
         raise RuntimeError(f"{registry}: card '{name}' lost its trust block")
 
 
-def _scatter(obs: Observations, expected: np.ndarray, sigma: dict[str, float], path: Path
-             ) -> None:
+def _scatter(obs: Observations, expected: np.ndarray, sigma: dict[str, float], path: Path) -> None:
     from statistics import NormalDist
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -266,17 +255,33 @@ def _scatter(obs: Observations, expected: np.ndarray, sigma: dict[str, float], p
         ax.scatter(expected[:, j], obs.mae[:, j], s=8, alpha=0.5, color="#1f5fd0", linewidths=0)
         ax.plot(line, line, color="0.3", lw=1, label="actual = expected")
         band = np.exp(z * sigma[name])
-        ax.fill_between(line, line / band, line * band, color="0.5", alpha=0.15,
-                        label=f"{round(COVERAGE * 100)}% interval")
+        ax.fill_between(
+            line,
+            line / band,
+            line * band,
+            color="0.5",
+            alpha=0.15,
+            label=f"{round(COVERAGE * 100)}% interval",
+        )
         rho = spearman(expected[:, j], obs.mae[:, j])
         rho_i = spearman(obs.lead_i_amplitude, obs.mae[:, j])
-        ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim, aspect="equal",
-               title=f"{name}: Spearman {rho:.2f} (Lead I amplitude alone: {rho_i:.2f})",
-               xlabel="expected MAE, out of fold (mV)", ylabel="actual MAE (mV)")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=lim,
+            ylim=lim,
+            aspect="equal",
+            title=f"{name}: Spearman {rho:.2f} (Lead I amplitude alone: {rho_i:.2f})",
+            xlabel="expected MAE, out of fold (mV)",
+            ylabel="actual MAE (mV)",
+        )
         ax.title.set_fontsize(9)
         ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"Expected vs actual per-record MAE, PTB-XL fold {VALID_FOLD} "
-                 f"({len(obs.ecg_ids)} records, {CV_FOLDS}-fold cross-validation)", fontsize=10)
+    fig.suptitle(
+        f"Expected vs actual per-record MAE, PTB-XL fold {VALID_FOLD} "
+        f"({len(obs.ecg_ids)} records, {CV_FOLDS}-fold cross-validation)",
+        fontsize=10,
+    )
     fig.savefig(path, dpi=DPI)
 
 
@@ -293,13 +298,23 @@ def _coverage(obs: Observations, path: Path) -> None:
     ax = fig.subplots()
     for row in per_lead:
         ax.plot(levels * 100, row * 100, color="#1f5fd0", alpha=0.3, lw=1)
-    ax.plot(levels * 100, per_lead.mean(axis=0) * 100, color="#1f5fd0", lw=2.5, marker="o",
-            label="all 11 leads (thin: each lead)")
+    ax.plot(
+        levels * 100,
+        per_lead.mean(axis=0) * 100,
+        color="#1f5fd0",
+        lw=2.5,
+        marker="o",
+        label="all 11 leads (thin: each lead)",
+    )
     ax.plot([45, 100], [45, 100], color="0.3", lw=1, ls="--", label="observed = nominal")
     ax.fill_between([45, 100], [40, 95], [50, 105], color="0.5", alpha=0.15, label="±5 points")
-    ax.set(xlim=(45, 100), ylim=(40, 100), xlabel="nominal coverage of the interval (%)",
-           ylabel="records inside it, out of fold (%)",
-           title=f"Interval coverage, PTB-XL fold {VALID_FOLD}")
+    ax.set(
+        xlim=(45, 100),
+        ylim=(40, 100),
+        xlabel="nominal coverage of the interval (%)",
+        ylabel="records inside it, out of fold (%)",
+        title=f"Interval coverage, PTB-XL fold {VALID_FOLD}",
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.savefig(path, dpi=DPI)
 
@@ -308,40 +323,40 @@ def _print_report(report: dict, thresholds: tuple[float, float]) -> None:
     cov = report[COVERAGE_KEY]
     print(f"{'lead':5s} {'ours':>6s} {'trivial':>8s} {'cov80':>6s}")
     for name in RECONSTRUCTED:
-        print(f"{name:5s} {report['spearman']['per_lead'][name]:6.3f} "
-              f"{report['trivial']['per_lead'][name]:8.3f} {cov['per_lead'][name]:6.3f}")
-    print(f"{'mean':5s} {report['spearman']['mean']:6.3f} {report['trivial']['mean']:8.3f} "
-          f"{cov['overall']:6.3f}")
-    print(f"grade thresholds (expected MAE / lead amplitude): {thresholds[0]:.4f}, "
-          f"{thresholds[1]:.4f}")
+        print(
+            f"{name:5s} {report['spearman']['per_lead'][name]:6.3f} "
+            f"{report['trivial']['per_lead'][name]:8.3f} {cov['per_lead'][name]:6.3f}"
+        )
+    print(
+        f"{'mean':5s} {report['spearman']['mean']:6.3f} {report['trivial']['mean']:8.3f} "
+        f"{cov['overall']:6.3f}"
+    )
+    print(
+        f"grade thresholds (expected MAE / lead amplitude): {thresholds[0]:.4f}, "
+        f"{thresholds[1]:.4f}"
+    )
     for name, g in report["grades"].items():
         print(f"  {name}: {g}")
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--model", required=True, help="registered model name")
-    p.add_argument("--registry", type=Path, default=REGISTRY,
-                   help="registry.json to read the model from and write to (default: the repo's)")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        default=REGISTRY,
+        help="registry.json to read the model from and write to (default: the repo's)",
+    )
     p.add_argument("--figures", type=Path, default=None, help="folder for calibration-*.png")
     p.add_argument("--write", action="store_true", help="store the trust block in the card")
-    p.add_argument("--extra-features", action="store_true",
-                   help=f"experiment: add {', '.join(EXTRA_FEATURES)} (reports only; no --write)")
     args = p.parse_args(argv)
-    if args.extra_features and (args.write or args.figures):
-        p.error("--extra-features is an experiment: its features are not ecg12.trust's, so it "
-                "can neither be written nor drawn")
     model = ecg12.load(args.model, device="cpu", registry=ecg12.load_registry(args.registry))
-    obs = observe(reconstruct_fold(model, fold_records(args.ptbxl, VALID_FOLD)),
-                  extra=args.extra_features)
-    if args.extra_features:
-        report, thresholds, _ = validate(obs)
-        print(f"{args.model} with {', '.join(EXTRA_FEATURES)} (experiment):")
-        _print_report(report, thresholds)
-        return
+    obs = observe(reconstruct_fold(model, fold_records(args.ptbxl, VALID_FOLD)))
     block, expected = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
     print(f"{args.model}: {block['fitted_on']}")
     _print_report(block["validation"], tuple(block["grades_ratio"]))

@@ -29,6 +29,7 @@ import ecg12
 from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES
 from ecg12.registry import Registry
+from training import cards
 from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord, load_record, read_index
 from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows, score
 
@@ -318,6 +319,19 @@ def _model_sources(registries: list[Path], models: list[str], every: bool
     return pairs
 
 
+def write_card_metrics(name: str, scores: dict, registry: Path, command: str) -> None:
+    """Put the fold-9 summary into the model's card, where `ecg12 models` shows it."""
+    data = json.loads(Path(registry).read_text())
+    card = data["models"][name]
+    card["metrics"]["fold9"] = {
+        "measured_by": command,
+        **{k: round(v, 4) for k, v in scores.items() if isinstance(v, float)},
+        "records": scores["records"],
+        "per_lead_r": {lead: round(v["r"], 3) for lead, v in scores["per_lead"].items()},
+    }
+    cards.register(name, card, registry=Path(registry))
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__,
@@ -334,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
     p.add_argument("--out", type=Path, default=None, help="Markdown page to write")
     p.add_argument("--json", type=Path, default=None, help="full scores as JSON")
+    p.add_argument("--write-cards", action="store_true",
+                   help="store each score as metrics.fold9 in the card of its registry")
     args = p.parse_args(argv)
     if args.fold == TEST_FOLD and not args.test_fold:
         p.error(f"fold {TEST_FOLD} is the test fold; pass --i-know-this-is-the-test-fold")
@@ -351,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
                        allow_test_fold=args.test_fold)
         results.append(res)
         s = res["scores"]
+        if args.write_cards:
+            write_card_metrics(name, s, registry or cards.REGISTRY, command)
         print(f"{name}: {s['records']} records, r {s['mean_r']:.3f}, MAE {s['mae_mv']:.4f} mV, "
               f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "
               f"CPU {res['cpu_seconds_per_10s_record']:.3f} s/record "

@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -47,7 +47,6 @@ class Config:
     crops_per_record: int = 8
     seed: int = 0
     cache: str = str(DEFAULT_CACHE / "ptbxl-250hz.npz")
-    losses: dict = field(default_factory=dict)
 
     def loss_terms(self) -> Losses:
         if self.model == "l1":
@@ -82,6 +81,11 @@ class Trainer:
         self, cfg: Config, steps_per_epoch: int, width: int, scale_mv: float = 1.0
     ) -> None:
         keras.utils.set_random_seed(cfg.seed)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            # Same seed, same weights: without this, threaded reductions differ run to run.
+            tf.config.experimental.enable_op_determinism()
         self.cfg = cfg
         self.scale_mv = scale_mv
         self.nets = [
@@ -295,8 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--limit-records", type=int, default=None, help="smoke tests only")
     for f in Config.__dataclass_fields__.values():
-        if f.name != "losses":
-            p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     args = vars(p.parse_args(argv))
     cfg = Config(**{k: args[k] for k in Config.__dataclass_fields__ if k in args})
     meta = run(
