@@ -21,19 +21,16 @@ def _init() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
+def _generator_conv(name: str) -> dict:
+    """The generators' convolution settings: same padding, no bias (batch norm follows)."""
+    return {"padding": "same", "use_bias": False, "kernel_initializer": _init(), "name": name}
+
+
 def _encoder(x: keras.KerasTensor, prefix: str) -> list[keras.KerasTensor]:
     """Five strided convolutions; returns every stage (the last is the latent)."""
     stages = []
     for i, (filters, stride) in enumerate(zip(ENC_FILTERS, ENC_STRIDES, strict=True)):
-        x = layers.Conv2D(
-            filters,
-            KERNEL,
-            stride,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=_init(),
-            name=f"{prefix}_enc{i}",
-        )(x)
+        x = layers.Conv2D(filters, KERNEL, stride, **_generator_conv(f"{prefix}_enc{i}"))(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"{prefix}_enc{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
@@ -46,15 +43,8 @@ def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras
     x = stages[-1]
     for i, filters in enumerate(reversed(ENC_FILTERS[:-1])):
         stride = ENC_STRIDES[len(ENC_FILTERS) - 1 - i]
-        x = layers.Conv2DTranspose(
-            filters,
-            KERNEL,
-            stride,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=_init(),
-            name=f"{prefix}_dec{i}",
-        )(x)
+        up = layers.Conv2DTranspose(filters, KERNEL, stride, **_generator_conv(f"{prefix}_dec{i}"))
+        x = up(x)
         x = layers.BatchNormalization(name=f"{prefix}_dec{i}_bn")(x)
         x = layers.ReLU(name=f"{prefix}_dec{i}_act")(x)
         if skips:
