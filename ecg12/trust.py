@@ -36,19 +36,13 @@ def amplitude(x: np.ndarray) -> np.ndarray:
 
 
 def heart_rate(lead_i: np.ndarray, fs: float) -> float:
-    """Beats per minute from R peaks on Lead I's 5-30 Hz envelope (at least 0.3 s apart).
+    """Beats per minute from Lead I's R peaks.
 
     Fast and slow rhythms are where reconstructions go wrong most: few training records have them.
     """
-    from scipy.signal import find_peaks
+    from ecg12.quality import r_peaks
 
-    from ecg12.preprocess import bandpass
-
-    envelope = np.abs(bandpass(lead_i, fs, 5.0, 30.0))
-    peaks, _ = find_peaks(
-        envelope, height=0.4 * np.percentile(envelope, 99), distance=int(0.3 * fs)
-    )
-    return 60.0 * max(len(peaks), 1) * fs / len(lead_i)
+    return 60.0 * max(len(r_peaks(lead_i, fs)), 1) * fs / len(lead_i)
 
 
 def features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
