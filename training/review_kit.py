@@ -6,13 +6,13 @@
 
 Building draws N records of the fold (seeded) and reconstructs each from its real Lead I at 500 Hz
 through ``ecg12.load(model).reconstruct_many``. The real 12 leads go through the same pipeline as
-if a perfect model had predicted them (the model's conditioning, 250 Hz and back, limb leads from I
-and II), then both are band-passed 0.5-40 Hz (:func:`training.metrics.eval_band`). So Lead I is the
-same on both pages and nothing but the other eleven waveforms differs. The 2N ECGs are shuffled
-into ``packet.pdf`` (page k is "Case k"), ``answer-sheet.csv`` lists the cases for the reader, and
-``key.csv`` (case, ecg_id, truth, model) stays with whoever runs the study. Before the packet is
-kept it is audited: every page must show the same text apart from its case number, have the same
-size, and no answer or record name may appear in its bytes.
+if a perfect model had predicted them (the model's conditioning and rate, back to 500 Hz, limb
+leads from I and II), then both are band-passed 0.5-40 Hz (:func:`training.metrics.eval_band`).
+So Lead I is the same on both pages and nothing but the other eleven waveforms differs. The 2N
+ECGs are shuffled into ``packet.pdf`` (page k is "Case k"), ``answer-sheet.csv`` lists the cases
+for the reader, and ``key.csv`` (case, ecg_id, truth, model) stays with whoever runs the study.
+Before the packet is kept it is audited: every page must show the same text apart from its case
+number, have the same size, and no answer or record name may appear in its bytes.
 
 Scoring reports accuracy per reader and pooled with 95 % Wilson intervals: 50 % means the readers
 could not tell the two apart. See docs/review-kit.md.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import os
 import re
@@ -107,7 +108,7 @@ def draw_pairs(model: ecg12.Model, records: list[PtbxlRecord], n: int, seed: int
     pos = 0
     while len(ids) < n:
         if pos >= len(order):
-            raise RuntimeError(f"only {len(ids)} of the fold's records were usable, {n} asked for")
+            raise ValueError(f"only {len(ids)} of the fold's records were usable, {n} asked for")
         # A few spare records per call, so one refused input does not cost a call of its own.
         part = order[pos:pos + n - len(ids) + 4]
         pos += len(part)
@@ -132,8 +133,6 @@ def shuffle_cases(ids: list[int], pairs: list[tuple[np.ndarray, np.ndarray]], se
 
 def render_packet(cases: list[Case]) -> bytes:
     """The packet as PDF bytes: one case per page, each drawn identically but for its data."""
-    import io
-
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
@@ -143,7 +142,8 @@ def render_packet(cases: list[Case]) -> bytes:
     return buf.getvalue()
 
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# matplotlib ends a stream with "\nendstream"; a deflated stream may itself end in a "\r".
+_STREAM = re.compile(rb"\bstream\r?\n(.*?)\nendstream", re.S)
 _TEXT_OP = re.compile(rb"\[([^\]]*)\]\s*TJ|(\((?:[^()\\]|\\.)*\))\s*Tj")
 _STRING = re.compile(rb"\(((?:[^()\\]|\\.)*)\)")
 _PAGE = re.compile(rb"/Type\s*/Page\b")
@@ -179,20 +179,25 @@ def inspect_packet(data: bytes) -> PacketView:
                       len(_PAGE.findall(data)), sizes)
 
 
-def audit_packet(data: bytes, secrets_: list[str]) -> None:
-    """Refuse a packet whose bytes or pages could tell a reader which case is which."""
+def audit_packet(data: bytes, names: list[str]) -> None:
+    """Refuse a packet whose bytes or pages could tell a reader which case is which.
+
+    ``names`` are further strings that must not appear: the model's name, the records' names.
+    """
     view = inspect_packet(data)
-    text = view.searchable.lower()
-    problems = [f"{word!r} appears in the PDF" for word in (*GIVEAWAYS, *secrets_)
+    # Drawn text is kerned into pieces in the page streams; search it joined up as well.
+    drawn = "\n".join(t for page in view.page_texts for t in page).encode("latin-1")
+    text = (view.searchable + b"\n" + drawn).lower()
+    problems = [f"{word!r} appears in the PDF" for word in (*GIVEAWAYS, *names)
                 if word.lower().encode() in text]
     titles = [f"Case {k}" for k in range(1, view.page_count + 1)]
     if len(view.page_texts) != view.page_count or len(set(view.page_sizes)) != 1:
         problems.append("pages differ in size or could not all be read back")
     else:
-        rest = [[t for t in page if t != title] for page, title in zip(view.page_texts, titles,
-                                                                         strict=True)]
-        if any(title not in page for page, title in zip(view.page_texts, titles, strict=True)):
+        pages = list(zip(view.page_texts, titles, strict=True))
+        if any(title not in page for page, title in pages):
             problems.append("page titles are not Case 1, Case 2, ... in page order")
+        rest = [[t for t in page if t != title] for page, title in pages]
         if any(r != rest[0] for r in rest):
             problems.append("pages show different text apart from their case numbers")
     if problems:
@@ -209,8 +214,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _csv_text(rows: list[list[object]], notes: tuple[str, ...] = ()) -> bytes:
-    import io
-
     buf = io.StringIO()
     buf.writelines(f"{note}\n" for note in notes)
     csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -219,8 +222,11 @@ def _csv_text(rows: list[list[object]], notes: tuple[str, ...] = ()) -> bytes:
 
 def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | None = None,
               seed: int = 0, registry: Path | None = None, allow_test_fold: bool = False
-              ) -> list[Case]:
-    """Write packet.pdf, answer-sheet.csv and key.csv for ``n`` records into ``out``."""
+              ) -> tuple[list[Case], list[dict]]:
+    """Write packet.pdf, answer-sheet.csv and key.csv for ``n`` records into ``out``.
+
+    Returns the cases and the records the API refused (the draw moved on to the next ones).
+    """
     paths = [out / name for name in (PACKET, SHEET, KEY)]
     existing = [str(p) for p in paths if p.exists()]
     if existing:  # packets already handed out must keep matching their key
@@ -229,8 +235,6 @@ def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | 
                for r in fold_records(ptbxl, fold, allow_test_fold=allow_test_fold)]
     loaded = ecg12.load(model, device="cpu", registry=ecg12.load_registry(registry))
     ids, pairs, refused = draw_pairs(loaded, records, n, seed)
-    for r in refused:
-        print(f"skipped ecg_id {r['ecg_id']}: {r['error']}", file=sys.stderr)
     cases = shuffle_cases(ids, pairs, seed)
     packet = render_packet(cases)
     by_id = {r.ecg_id: r for r in records}
@@ -243,7 +247,7 @@ def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | 
     _write_atomic(paths[1], _csv_text([["case", "answer"]] + [[c.number, ""] for c in cases],
                                       SHEET_NOTE))
     _write_atomic(paths[2], _csv_text(key))
-    return cases
+    return cases, refused
 
 
 class SheetError(ValueError):
@@ -309,6 +313,8 @@ def read_sheet(path: Path, key: dict[int, str]) -> dict[int, str]:
             raise SheetError(f"{path}:{line}: case {case} is not in the key")
         if case in answers:
             raise SheetError(f"{path}:{line}: case {case} answered twice")
+        if not answer:
+            raise SheetError(f"{path}:{line}: case {case} has no answer")
         if answer not in ANSWERS:
             raise SheetError(f"{path}:{line}: case {case}: answer {row['answer']!r} is not "
                              "'real' or 'generated'")
@@ -350,9 +356,9 @@ class ReaderScore:
 
 def score_sheets(key: dict[int, str], sheets: dict[str, dict[int, str]]) -> list[ReaderScore]:
     """One score per reader, then the pooled score of all readers when there are several."""
+    generated = [c for c, truth in key.items() if truth == "generated"]
     scores = []
     for reader, answers in sheets.items():
-        generated = [c for c, truth in key.items() if truth == "generated"]
         scores.append(ReaderScore(
             reader, len(key), sum(answers[c] == truth for c, truth in key.items()),
             len(generated), sum(answers[c] == "generated" for c in generated)))
@@ -374,8 +380,8 @@ def format_scores(scores: list[ReaderScore]) -> str:
     lines = [f"{'reader':<{width}}  cases  accuracy (95 % CI)     generated spotted (95 % CI)"]
     lines += [f"{s.reader:<{width}}  {s.cases:5d}  {_pct(s.correct, s.cases):<21}  "
               f"{_pct(s.spotted, s.generated)}" for s in scores]
-    lines.append("50 % accuracy = real and generated indistinguishable; an interval containing "
-                 "50 % means no evidence that the reader could tell them apart.")
+    lines += ["", "50 % accuracy: real and generated ECGs indistinguishable. An interval that",
+              "contains 50 % gives no evidence that the reader could tell them apart."]
     return "\n".join(lines)
 
 
@@ -418,10 +424,13 @@ def main(argv: list[str] | None = None) -> None:
         p.error("-n must be at least 1")
     t0 = time.perf_counter()
     try:
-        cases = build_kit(args.ptbxl, folds, args.n, args.out, model=args.model, seed=args.seed,
-                          registry=args.registry, allow_test_fold=args.test_fold)
+        cases, refused = build_kit(args.ptbxl, folds, args.n, args.out, model=args.model,
+                                   seed=args.seed, registry=args.registry,
+                                   allow_test_fold=args.test_fold)
     except (FileExistsError, ValueError, ecg12.ModelError) as exc:
         p.exit(1, f"error: {exc}\n")
+    for r in refused:
+        print(f"skipped ecg_id {r['ecg_id']}: {r['error']}", file=sys.stderr)
     size = (args.out / PACKET).stat().st_size
     print(f"wrote {args.out / PACKET} ({len(cases)} pages, {size / 1e6:.1f} MB) and "
           f"{args.out / SHEET} for the readers; {args.out / KEY} is the answer key: keep it from "
