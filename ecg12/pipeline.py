@@ -52,13 +52,8 @@ def read_input(
             raise InputError("sampling rate unknown; pass fs=", "<array>")
         if fs < MIN_FS:
             raise InputError(f"sampling rate {fs:g} Hz is below {MIN_FS:g} Hz", "<array>")
-        x, rate, name, fmt, where = (
-            np.asarray(source, dtype=np.float64),
-            float(fs),
-            "I",
-            "array",
-            "<array>",
-        )
+        x = np.asarray(source, dtype=np.float64)
+        rate, name, fmt, where = float(fs), "I", "array", "<array>"
         if x.ndim != 1:
             raise InputError(f"expected a 1-D Lead I array, got shape {x.shape}", where)
     else:
