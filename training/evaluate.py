@@ -29,7 +29,7 @@ import ecg12
 from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES
 from ecg12.registry import Registry
-from training import cards
+from training import cards, delineation
 from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord, load_record, read_index
 from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows, score
 
@@ -42,7 +42,7 @@ TIMED_RECORDS = 20
 #: evaluation band on the median record; a shift or a wrong rate between the two would not.
 ALIGNED_R = 0.99
 #: Figures that training.figures draws per model, as figures/<model>-<kind>.png beside the page.
-FIGURE_KINDS = ("typical", "worst", "amplitude")
+FIGURE_KINDS = ("typical", "worst", "amplitude", "bland-altman")
 #: Reference measurements from ../shared/docs/ekgan.md (fold 9, same conventions), as written there.
 REFERENCE = (
     ("linear floor (one 101-tap FIR per lead from Lead I, least squares on folds 1-8)",
@@ -145,9 +145,20 @@ def cpu_seconds_per_10s(model: ecg12.Model, leads_i: list[np.ndarray], n: int = 
     return float(np.mean(per_10s))
 
 
+def delineation_scores(out: FoldOutput) -> dict:
+    """Beat-level agreement (:mod:`training.delineation`), failed records named, cost timed."""
+    t0 = time.perf_counter()
+    beats = delineation.score(out.real, out.rec, FS)
+    beats["failed_ecg_ids"] = [out.ecg_ids[i] for i in beats.pop("failed_indices")]
+    beats["seconds"] = time.perf_counter() - t0
+    return beats
+
+
 def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Path | None = None,
-             limit: int | None = None, *, allow_test_fold: bool = False) -> dict:
-    """Scores, timing and card facts of one registered model on one PTB-XL fold."""
+             limit: int | None = None, *, allow_test_fold: bool = False,
+             beats: bool = False) -> dict:
+    """Scores, timing and card facts of one registered model on one PTB-XL fold; with ``beats``,
+    also the beat-level agreement of :mod:`training.delineation`."""
     records = fold_records(ptbxl, fold, limit, allow_test_fold)
     reg = ecg12.load_registry(registry)
     model = ecg12.load(model_name, device="cpu", registry=reg)
@@ -156,7 +167,13 @@ def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Pat
     if not np.nanmedian(alignment) > ALIGNED_R:
         raise RuntimeError(f"{model_name}: real and reconstructed Lead I disagree (median r "
                            f"{np.nanmedian(alignment):.3f}); the records are misaligned")
-    timed = [x[:, 0] for x in out.real[:TIMED_RECORDS]]
+    # Timed before scoring, as it always was: the delineation's work must not slow it down.
+    cpu_seconds = cpu_seconds_per_10s(model, [x[:, 0] for x in out.real[:TIMED_RECORDS]])
+    # Other work on the machine slows the timing down; say how busy it was.
+    load = os.getloadavg()[0]
+    scores = score(out.real, out.rec, fs=FS)
+    if beats:
+        scores["delineation"] = delineation_scores(out)
     card = model.card
     return {
         "model": model_name, "version": card.version, "description": card.description,
@@ -166,10 +183,8 @@ def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Pat
         "fold": fold, "records": len(out.ecg_ids), "ecg_ids": out.ecg_ids,
         "refused": out.refused, "records_with_warnings": out.warned,
         "lead_i_r_min": float(np.nanmin(alignment)),
-        "cpu_seconds_per_10s_record": cpu_seconds_per_10s(model, timed),
-        # Other work on the machine slows the timing down; say how busy it was.
-        "cpu_load_average": os.getloadavg()[0],
-        "scores": score(out.real, out.rec, fs=FS),
+        "cpu_seconds_per_10s_record": cpu_seconds, "cpu_load_average": load,
+        "scores": scores,
     }
 
 
@@ -219,6 +234,35 @@ def _per_lead_rows(results: list[dict]) -> tuple[list[list[str]], list[list[str]
     return wave, amp
 
 
+def _delineation_lines(results: list[dict]) -> list[str]:
+    """The beat-level section: V1-V6 means per measure, then what was delineated and its cost."""
+    beats = [res["scores"]["delineation"] for res in results]
+    rows = []
+    for m in delineation.MEASURES:
+        digits = 1 if m == "qrs_ms" else 3  # ms or mV
+        rows.append([delineation.LABELS[m]] + [
+            f"{h['slope']:.2f} / {h['r2']:.2f} / {h['bias']:+.{digits}f} ± {h['loa']:.{digits}f}"
+            for h in (b["v1_v6"][m] for b in beats)])
+    lines = ["", "## Beat delineation: V1-V6 mean slope / R² / bias ± LoA", "",
+             "Fiducials from neurokit2 on each real record's Lead I (R peaks, then QRS onset, "
+             "J point and T peak, discrete wavelet method), reused for every lead of the real and "
+             "the reconstructed record, so both are measured at the same beats. Per lead and "
+             f"beat, against the isoelectric level {delineation.BASELINE_MS[0]:g}-"
+             f"{delineation.BASELINE_MS[1]:g} ms before QRS onset: R = maximum and S = minimum "
+             f"after it in the QRS window (± {delineation.QRS_MARGIN_MS:g} ms), T = value at "
+             f"the T peak, ST = value at J + {delineation.ST_AFTER_J_MS:g} ms; QRS duration is "
+             "the lead's own, the span where its slope exceeds "
+             f"{delineation.SLOPE_FRACTION:g} of its largest slope in that window. Medians over "
+             "beats, then slope / R² / Bland-Altman across records as for amplitude, averaged "
+             "over V1-V6 (per lead in the JSON file).", ""]
+    lines += _table(["measure", *(res["model"] for res in results)], rows)
+    lines.append("")
+    for res, b in zip(results, beats, strict=True):
+        lines.append(f"- {res['model']}: {b['records']} records delineated, {b['failed']} "
+                     f"failed and left out; {b['seconds']:.0f} s.")
+    return lines
+
+
 def _model_rows(results: list[dict]) -> tuple[list[list[str]], list[str]]:
     rows, configs = [], []
     for res in results:
@@ -263,8 +307,9 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
         "records. Amplitude is p99 - p1 per record and lead; its slope and R² are those of "
         "reconstructed on real across records (1 / 1: each patient's own amplitudes; 0 / 0: the "
         "population average), and bias ± LoA are Bland-Altman (reconstructed - real, mV, "
-        "limits 1.96 SD). Only these scores are computed: Pearson r, MAE, RMSE and amplitude "
-        "agreement; no other metrics from the literature.",
+        "limits 1.96 SD). Only these scores are computed: Pearson r, MAE, RMSE, amplitude "
+        "agreement and, where shown, the agreement of beat measurements (R, S and T amplitude, "
+        "QRS duration, ST level); no other metrics from the literature.",
         "",
     ]
     if fold == VALID_FOLD:
@@ -286,6 +331,8 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
     lines += _table(["lead", *names], wave)
     lines += ["", "## Per lead: amplitude slope / R² / bias ± LoA (mV)", ""]
     lines += _table(["lead", *names], amp)
+    if all("delineation" in res["scores"] for res in results):
+        lines += _delineation_lines(results)
     lines += ["", "## Models", ""]
     lines += _table(["model", "file", "parameters", "weights", "CPU s per 10 s record",
                      "trained on", "train s", "epochs trained", "best epoch"], models)
@@ -348,6 +395,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
     p.add_argument("--out", type=Path, default=None, help="Markdown page to write")
     p.add_argument("--json", type=Path, default=None, help="full scores as JSON")
+    p.add_argument("--delineation", action="store_true",
+                   help="also score beat measurements (R, S, T, QRS, ST) per lead; neurokit2")
     p.add_argument("--write-cards", action="store_true",
                    help="store each score as metrics.fold9 in the card of its registry")
     args = p.parse_args(argv)
@@ -364,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, registry in sources:
         t0 = time.perf_counter()
         res = evaluate(name, args.ptbxl, args.fold, registry, args.limit,
-                       allow_test_fold=args.test_fold)
+                       allow_test_fold=args.test_fold, beats=args.delineation)
         results.append(res)
         s = res["scores"]
         if args.write_cards:
@@ -373,6 +422,12 @@ def main(argv: list[str] | None = None) -> None:
               f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "
               f"CPU {res['cpu_seconds_per_10s_record']:.3f} s/record "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        if "delineation" in s:
+            b = s["delineation"]
+            print(f"  beats: {b['records']} records ({b['failed']} failed), V1-V6 slope / R2 "
+                  + ", ".join(f"{m} {h['slope']:.2f} / {h['r2']:.2f}"
+                              for m, h in b["v1_v6"].items())
+                  + f" ({b['seconds']:.0f} s)", flush=True)
     cpu = _cpu_name()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
