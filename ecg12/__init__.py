@@ -25,6 +25,14 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
-    "LEAD_NAMES", "Ecg12Error", "InputError", "Model", "ModelError", "Reconstruction",
-    "__version__", "load", "load_registry", "reconstruct",
+    "LEAD_NAMES",
+    "Ecg12Error",
+    "InputError",
+    "Model",
+    "ModelError",
+    "Reconstruction",
+    "__version__",
+    "load",
+    "load_registry",
+    "reconstruct",
 ]

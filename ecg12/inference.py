@@ -7,19 +7,28 @@ an onnxruntime session at run time, a Keras model during training. Both therefor
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from ecg12.leads import derive_limb_leads
 from ecg12.preprocess import PreprocessSpec, to_millivolts
-from ecg12.windows import split, stitch
+from ecg12.windows import overlap_spread, split, stitch
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
 
+class Stitched(NamedTuple):
+    """One signal's raw prediction (samples x 12, model units) and how much its overlapping
+    windows disagreed per lead (12, model units; see :func:`ecg12.windows.overlap_spread`)."""
+
+    leads: np.ndarray
+    spread: np.ndarray
+
+
 def infer(
     leads_i: Sequence[np.ndarray], spec: PreprocessSpec, predict: Predict, batch_size: int = 256
-) -> list[np.ndarray]:
+) -> list[Stitched]:
     """Conditioned Lead I signals (model units) -> raw 12-lead predictions (samples x 12).
 
     Windows of all signals are pooled into full batches, so many short records run as fast as
@@ -36,7 +45,10 @@ def infer(
         raise ValueError(f"model returned {out.shape}, expected {(len(pooled), 12, spec.window)}")
     results, k = [], 0
     for x, w in zip(leads_i, windows, strict=True):
-        results.append(stitch(out[k : k + len(w)], len(x), spec.stride))
+        pred = out[k : k + len(w)]
+        results.append(
+            Stitched(stitch(pred, len(x), spec.stride), overlap_spread(pred, len(x), spec.stride))
+        )
         k += len(w)
     return results
 

@@ -80,13 +80,14 @@ def reconstruct_inputs(
     results = []
     rate = out_fs or spec.fs
     trust = model.card.trust
-    for inp, x, leads in zip(inputs, conditioned, raw, strict=True):
-        model_rate = finish(leads, x, spec)
+    for inp, x, stitched in zip(inputs, conditioned, raw, strict=True):
+        model_rate = finish(stitched.leads, x, spec)
+        spread = (stitched.spread * spec.scale_mv).astype(np.float32)
         mv = to_rate(model_rate, spec.fs, rate)
         expected = grades = None
         if trust is not None:
             calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
-            expected = trust.expected_error(calib, CALIBRATION_FS)
+            expected = trust.expected_error(calib, CALIBRATION_FS, spread)
             grades = trust.grades(expected, calib)
         results.append(
             Reconstruction(
@@ -99,6 +100,7 @@ def reconstruct_inputs(
                 input_fs=inp.fs,
                 input_format=inp.format,
                 warnings=inp.warnings,
+                window_spread_mv=spread,
                 expected_error_mv=expected,
                 grades=grades,
             )

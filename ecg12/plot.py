@@ -34,24 +34,26 @@ FORMATS = ("png", "pdf", "svg")
 PNG_DPI = 200
 
 #: Colours of the printout (also what the tests look for in the pixels).
-COLOURS = MappingProxyType({
-    "minor": "#f4b0b0",       # 1 mm grid
-    "major": "#e06060",       # 5 mm grid
-    "trace": "#000000",       # the plotted record
-    "compare": "#1f5fd0",     # the overlaid reference record
-    "poor_shade": "#ffd0c0",  # background of a lead graded 'poor' (off the white-to-grid blends)
-    "good": "#2ca02c",
-    "fair": "#ffb000",
-    "poor": "#d62728",
-})
+COLOURS = MappingProxyType(
+    {
+        "minor": "#f4b0b0",  # 1 mm grid
+        "major": "#e06060",  # 5 mm grid
+        "trace": "#000000",  # the plotted record
+        "compare": "#1f5fd0",  # the overlaid reference record
+        "poor_shade": "#ffd0c0",  # behind a 'poor' lead (off the white-to-grid blends)
+        "good": "#2ca02c",
+        "fair": "#ffb000",
+        "poor": "#d62728",
+    }
+)
 
 # The standard layout: each column shows the next 2.5 s of the same 10 s.
 _LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 _RHYTHM_LEAD = "II"
 _GRADES = ("good", "fair", "poor")
-_CAL_MM = 10.0                 # room at the start of each row for the 1 mV calibration pulse
-_ROW_MM = 40.0                 # height of one row of paper (4 mV)
-_BASELINE_MM = 17.0            # a row's 0 mV line above its bottom edge (QRS mostly points up)
+_CAL_MM = 10.0  # room at the start of each row for the 1 mV calibration pulse
+_ROW_MM = 40.0  # height of one row of paper (4 mV)
+_BASELINE_MM = 17.0  # a row's 0 mV line above its bottom edge (QRS mostly points up)
 _MARGIN_MM = (10.0, 10.0, 14.0, 10.0)  # left, right, top (title), bottom (footer)
 
 
@@ -99,13 +101,13 @@ def plot_12lead(
         raise ValueError(
             f"nothing to plot: record has {signal.shape[0] / fs:g} s, start_s is {start_s:g} s"
         )
-    shown = signal[first:first + count]
+    shown = signal[first : first + count]
     ref = None
     if compare is not None:
         ref = _as_leads(compare, "compare")
         if compare_fs is not None and compare_fs != fs:
             ref = resample(ref, compare_fs, fs, axis=0)
-        ref = ref[first:first + count]
+        ref = ref[first : first + count]
     grade_of = _check_grades(grades)
     if path is not None:
         _output_format(Path(path))  # refuse a bad suffix before spending time drawing
@@ -140,8 +142,11 @@ def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
     ignored.
     """
     rec = read_recording(path)
-    odd = [f"{n} ({u})" for n, u in zip(rec.sig_name, rec.units, strict=True)
-           if u != "mV" and _is_lead(n)]
+    odd = [
+        f"{n} ({u})"
+        for n, u in zip(rec.sig_name, rec.units, strict=True)
+        if u != "mV" and _is_lead(n)
+    ]
     if odd:
         raise InputError(f"leads in units that are not volts: {', '.join(odd)}", source=path)
     try:
@@ -187,8 +192,13 @@ def _output_format(path: Path) -> str:
 
 
 def _draw(
-    signal: np.ndarray, fs: float, start_s: float, ref: np.ndarray | None,
-    title: str | None, grade_of: dict[str, str], labels: tuple[str, str],
+    signal: np.ndarray,
+    fs: float,
+    start_s: float,
+    ref: np.ndarray | None,
+    title: str | None,
+    grade_of: dict[str, str],
+    labels: tuple[str, str],
 ) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -218,29 +228,59 @@ def _draw(
         for name, i0, i1 in zip(names, bounds[:-1], bounds[1:], strict=True):
             x0, x1 = t_mm[i0], t_mm[i1 - 1]
             if i0:  # a short bar marks where one column hands over to the next lead
-                ax.plot([x0, x0], [baseline - 2.5, baseline + 2.5], color=COLOURS["trace"],
-                        lw=0.8, zorder=3)
+                ax.plot(
+                    [x0, x0],
+                    [baseline - 2.5, baseline + 2.5],
+                    color=COLOURS["trace"],
+                    lw=0.8,
+                    zorder=3,
+                )
             _draw_lead(ax, name, grade_of.get(name), x0, x1, baseline)
             col = lead_index(name)
-            ax.plot(t_mm[i0:i1], baseline + MM_PER_MV * signal[i0:i1, col],
-                    color=COLOURS["trace"], lw=0.8, zorder=3)
+            ax.plot(
+                t_mm[i0:i1],
+                baseline + MM_PER_MV * signal[i0:i1, col],
+                color=COLOURS["trace"],
+                lw=0.8,
+                zorder=3,
+            )
             if ref is not None and ref.shape[0] > i0:
                 m = min(i1, ref.shape[0])
-                ax.plot(t_mm[i0:m], baseline + MM_PER_MV * ref[i0:m, col],
-                        color=COLOURS["compare"], lw=0.7, zorder=3.5)
+                ax.plot(
+                    t_mm[i0:m],
+                    baseline + MM_PER_MV * ref[i0:m, col],
+                    color=COLOURS["compare"],
+                    lw=0.7,
+                    zorder=3.5,
+                )
 
     if title:
-        fig.text(left / fig_w, 1 - 4 / fig_h, title, ha="left", va="top", fontsize=11,
-                 fontweight="bold")
+        fig.text(
+            left / fig_w, 1 - 4 / fig_h, title, ha="left", va="top", fontsize=11, fontweight="bold"
+        )
     end_s = start_s + seconds
-    fig.text(left / fig_w, 3.5 / fig_h,
-             f"25 mm/s, 10 mm/mV    {fs:g} Hz    {start_s:g}-{end_s:g} s",
-             ha="left", va="bottom", fontsize=8)
+    fig.text(
+        left / fig_w,
+        3.5 / fig_h,
+        f"25 mm/s, 10 mm/mV    {fs:g} Hz    {start_s:g}-{end_s:g} s",
+        ha="left",
+        va="bottom",
+        fontsize=8,
+    )
     if ref is not None:
-        handles = [Line2D([], [], color=COLOURS["trace"], lw=1.2),
-                   Line2D([], [], color=COLOURS["compare"], lw=1.2)]
-        fig.legend(handles, list(labels), loc="upper right", ncol=2, frameon=False, fontsize=8,
-                   bbox_to_anchor=(1 - right / fig_w, 1 - 2 / fig_h))
+        handles = [
+            Line2D([], [], color=COLOURS["trace"], lw=1.2),
+            Line2D([], [], color=COLOURS["compare"], lw=1.2),
+        ]
+        fig.legend(
+            handles,
+            list(labels),
+            loc="upper right",
+            ncol=2,
+            frameon=False,
+            fontsize=8,
+            bbox_to_anchor=(1 - right / fig_w, 1 - 2 / fig_h),
+        )
     return fig
 
 
@@ -253,10 +293,12 @@ def _draw_grid(ax: Axes, width: float, height: float) -> None:
         lines[k % 5 == 0].append(((k, 0.0), (k, height)))
     for k in range(int(height) + 1):
         lines[k % 5 == 0].append(((0.0, k), (width, k)))
-    ax.add_collection(LineCollection(lines[False], colors=COLOURS["minor"], linewidths=0.4,
-                                     zorder=1))
-    ax.add_collection(LineCollection(lines[True], colors=COLOURS["major"], linewidths=0.8,
-                                     zorder=1.1))
+    ax.add_collection(
+        LineCollection(lines[False], colors=COLOURS["minor"], linewidths=0.4, zorder=1)
+    )
+    ax.add_collection(
+        LineCollection(lines[True], colors=COLOURS["major"], linewidths=0.8, zorder=1.1)
+    )
 
 
 def _draw_calibration(ax: Axes, baseline: float) -> None:
@@ -266,20 +308,46 @@ def _draw_calibration(ax: Axes, baseline: float) -> None:
     ax.plot(x, y, color=COLOURS["trace"], lw=0.8, zorder=3)
 
 
-def _draw_lead(ax: Axes, name: str, grade: str | None, x0: float, x1: float,
-               baseline: float) -> None:
+def _draw_lead(
+    ax: Axes, name: str, grade: str | None, x0: float, x1: float, baseline: float
+) -> None:
     """Lead label, optional grade tag, and the salmon background of a 'poor' lead."""
     from matplotlib.patches import Rectangle
 
     row_bottom = baseline - _BASELINE_MM
-    label = ax.text(x0 + 1.0, row_bottom + _ROW_MM - 2.0, name, ha="left", va="top",
-                    fontsize=9, fontweight="bold", zorder=4)
+    label = ax.text(
+        x0 + 1.0,
+        row_bottom + _ROW_MM - 2.0,
+        name,
+        ha="left",
+        va="top",
+        fontsize=9,
+        fontweight="bold",
+        zorder=4,
+    )
     if grade is None:
         return
     if grade == "poor":
-        ax.add_patch(Rectangle((x0, row_bottom), x1 - x0, _ROW_MM, facecolor=COLOURS["poor_shade"],
-                               edgecolor="none", zorder=0.5))
-    ax.annotate(grade, xy=(1.0, 0.5), xycoords=label, xytext=(4, 0), textcoords="offset points",
-                ha="left", va="center", fontsize=6, color="black" if grade == "fair" else "white",
-                zorder=4, bbox={"boxstyle": "round,pad=0.25", "facecolor": COLOURS[grade],
-                                "edgecolor": "none"})
+        ax.add_patch(
+            Rectangle(
+                (x0, row_bottom),
+                x1 - x0,
+                _ROW_MM,
+                facecolor=COLOURS["poor_shade"],
+                edgecolor="none",
+                zorder=0.5,
+            )
+        )
+    ax.annotate(
+        grade,
+        xy=(1.0, 0.5),
+        xycoords=label,
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=6,
+        color="black" if grade == "fair" else "white",
+        zorder=4,
+        bbox={"boxstyle": "round,pad=0.25", "facecolor": COLOURS[grade], "edgecolor": "none"},
+    )

@@ -37,8 +37,17 @@ _MAX_MEDIAN_ABS_MV = 20.0
 _MAX_RANGE_MV = 50.0
 # A CSV column with one of these names (lower case, spaces removed) is time, in these seconds.
 _TIME_COLUMNS = {
-    "t": 1.0, "time": 1.0, "s": 1.0, "sec": 1.0, "seconds": 1.0, "time_s": 1.0, "time(s)": 1.0,
-    "ms": 1e-3, "time_ms": 1e-3, "time(ms)": 1e-3, "milliseconds": 1e-3,
+    "t": 1.0,
+    "time": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "seconds": 1.0,
+    "time_s": 1.0,
+    "time(s)": 1.0,
+    "ms": 1e-3,
+    "time_ms": 1e-3,
+    "time(ms)": 1e-3,
+    "milliseconds": 1e-3,
 }
 # A CSV column with one of these names counts samples and carries no rate.
 _COUNTER_COLUMNS = {"sample", "samples", "index", "idx", "n"}
@@ -84,8 +93,11 @@ def read_recording(path: str | Path, fs: float | None = None) -> Recording:
     p = Path(path)
     suffix = p.suffix.lower()
     readers: dict[str, tuple[str, Callable[[Path], _Parsed]]] = {
-        ".edf": ("EDF", _read_edf), ".npy": ("NumPy", _read_npy),
-        ".csv": ("CSV", _read_csv), ".tsv": ("CSV", _read_csv), ".txt": ("CSV", _read_csv),
+        ".edf": ("EDF", _read_edf),
+        ".npy": ("NumPy", _read_npy),
+        ".csv": ("CSV", _read_csv),
+        ".tsv": ("CSV", _read_csv),
+        ".txt": ("CSV", _read_csv),
     }
     if suffix in readers:
         if not p.is_file():
@@ -118,7 +130,8 @@ def select_lead(rec: Recording, lead: str | None = None) -> tuple[np.ndarray, st
     if not matches:
         channels = ", ".join(rec.sig_name)
         problem = (
-            f"no Lead I (channels: {channels}); pass --lead NAME" if lead is None
+            f"no Lead I (channels: {channels}); pass --lead NAME"
+            if lead is None
             else f"no channel {lead!r} (channels: {channels})"
         )
         raise InputError(problem, source=rec.source)
@@ -160,7 +173,8 @@ def _check_millivolts(x: np.ndarray, name: str, unit: str, source: str) -> None:
     if median_abs > _MAX_MEDIAN_ABS_MV or p99 - p1 > _MAX_RANGE_MV:
         raise InputError(
             f"channel {name} does not look like mV (median |x| {median_abs:.4g}, "
-            f"p1-p99 range {p99 - p1:.4g}): raw ADC counts or µV labelled as mV?", source,
+            f"p1-p99 range {p99 - p1:.4g}): raw ADC counts or µV labelled as mV?",
+            source,
         )
 
 
@@ -178,8 +192,13 @@ def _finalise(parsed: _Parsed, fs: float | None, source: str) -> Recording:
             signal[:, j] *= factor
         units.append("mV" if factor is not None else unit)
     return Recording(
-        signal=signal, fs=_resolve_fs(parsed.fs, fs, source), sig_name=parsed.sig_name,
-        units=units, source=source, format=parsed.format, comments=parsed.comments,
+        signal=signal,
+        fs=_resolve_fs(parsed.fs, fs, source),
+        sig_name=parsed.sig_name,
+        units=units,
+        source=source,
+        format=parsed.format,
+        comments=parsed.comments,
     )
 
 
@@ -236,9 +255,12 @@ def _read_wfdb(record: Path) -> _Parsed:
 
     rec = wfdb.rdrecord(str(record))
     return _Parsed(
-        signal=rec.p_signal, fs=float(rec.fs), sig_name=list(rec.sig_name),
+        signal=rec.p_signal,
+        fs=float(rec.fs),
+        sig_name=list(rec.sig_name),
         units=[u or "mV" for u in rec.units],  # WFDB's default unit is mV
-        comments=list(rec.comments or []), format="wfdb",
+        comments=list(rec.comments or []),
+        format="wfdb",
     )
 
 
@@ -268,13 +290,23 @@ def _read_edf(path: Path) -> _Parsed:
         raise InputError(f"invalid EDF header (record duration {duration:g} s, {n_sig} signals)")
     fields: dict[str, list[str]] = {}
     pos = 256
-    for key, width in (("label", 16), ("transducer", 80), ("unit", 8), ("pmin", 8),
-                       ("pmax", 8), ("dmin", 8), ("dmax", 8), ("filter", 80), ("n", 8)):
+    for key, width in (
+        ("label", 16),
+        ("transducer", 80),
+        ("unit", 8),
+        ("pmin", 8),
+        ("pmax", 8),
+        ("dmin", 8),
+        ("dmax", 8),
+        ("filter", 80),
+        ("n", 8),
+    ):
         fields[key] = [text(pos + i * width, width) for i in range(n_sig)]
         pos += n_sig * width
     counts = [int(n) for n in fields["n"]]
-    body = np.frombuffer(data, dtype="<i2", count=(len(data) - header_bytes) // 2,
-                         offset=header_bytes)
+    body = np.frombuffer(
+        data, dtype="<i2", count=(len(data) - header_bytes) // 2, offset=header_bytes
+    )
     if n_records < 0:  # "unknown" while recording: use the complete records present
         n_records = body.size // sum(counts)
     if body.size < n_records * sum(counts):
@@ -305,8 +337,12 @@ def _read_edf(path: Path) -> _Parsed:
     signal = (digital - dmin) * (pmax - pmin) / (dmax - dmin) + pmin
     comments = [f"ignored signals at other rates: {', '.join(dropped)}"] if dropped else []
     return _Parsed(
-        signal=signal, fs=fs, sig_name=[fields["label"][i] for i in kept],
-        units=[fields["unit"][i] or "mV" for i in kept], comments=comments, format="edf",
+        signal=signal,
+        fs=fs,
+        sig_name=[fields["label"][i] for i in kept],
+        units=[fields["unit"][i] or "mV" for i in kept],
+        comments=comments,
+        format="edf",
     )
 
 
@@ -377,9 +413,12 @@ def _apple_health(meta: dict[str, str], rows: list[tuple[int, list[str]]]) -> _P
     signal = _numbers(rows, 1)
     comments = [f"{k.title()}: {v}" for k, v in meta.items() if k not in _APPLE_PRIVATE and v]
     return _Parsed(
-        signal=signal, fs=float(rate_text), sig_name=[meta.get("lead", "Lead I")],
+        signal=signal,
+        fs=float(rate_text),
+        sig_name=[meta.get("lead", "Lead I")],
         units=[meta.get("unit", "µV")],  # Apple always exports µV
-        comments=comments, format="apple-health-csv",
+        comments=comments,
+        format="apple-health-csv",
     )
 
 

@@ -119,8 +119,10 @@ def load_registry(path: Path | None = None) -> Registry:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: the model registry is not valid JSON ({exc})") from None
     _check_fields(data, _TOP_FIELDS, f"{path}")
-    cards = {name: _parse_card(name, entry, f"{path}: model '{name}'")
-             for name, entry in data["models"].items()}
+    cards = {
+        name: _parse_card(name, entry, f"{path}: model '{name}'")
+        for name, entry in data["models"].items()
+    }
     if cards and data["default"] not in cards:
         raise ModelError(f"{path}: field 'default' names unknown model '{data['default']}'")
     base_url = os.environ.get("ECG12_MODEL_URL") or data["base_url"]
@@ -172,10 +174,17 @@ def _parse_card(name: str, entry: Any, where: str) -> ModelCard:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{where}: field 'trust' is invalid ({exc})") from None
     return ModelCard(
-        name=name, version=entry["version"], file=entry["file"], sha256=entry["sha256"].lower(),
-        size_bytes=entry["size_bytes"], bundled=entry["bundled"],
-        description=entry["description"], preprocessing=spec,
-        training=entry["training"], metrics=entry["metrics"], trust=trust,
+        name=name,
+        version=entry["version"],
+        file=entry["file"],
+        sha256=entry["sha256"].lower(),
+        size_bytes=entry["size_bytes"],
+        bundled=entry["bundled"],
+        description=entry["description"],
+        preprocessing=spec,
+        training=entry["training"],
+        metrics=entry["metrics"],
+        trust=trust,
     )
 
 
@@ -219,11 +228,15 @@ def model_path(card: ModelCard, registry: Registry, download: bool = True) -> Pa
     if card.bundled:
         path = registry.bundle_dir / card.file
         if not path.is_file():
-            raise ModelError(f"bundled model '{card.name}' is missing ({path}); "
-                             "the ecg12 install is corrupt, reinstall it")
+            raise ModelError(
+                f"bundled model '{card.name}' is missing ({path}); "
+                "the ecg12 install is corrupt, reinstall it"
+            )
         if file_sha256(path) != card.sha256:
-            raise ModelError(f"bundled model '{card.name}' ({path}) fails its sha256 check; "
-                             "the ecg12 install is corrupt, reinstall it")
+            raise ModelError(
+                f"bundled model '{card.name}' ({path}) fails its sha256 check; "
+                "the ecg12 install is corrupt, reinstall it"
+            )
         return path
     path = _cache_file(card)
     if path.is_file():
@@ -232,8 +245,10 @@ def model_path(card: ModelCard, registry: Registry, download: bool = True) -> Pa
         _log.warning("cached model %s fails its sha256 check; deleting it to fetch it again", path)
         path.unlink()
     if not download:
-        raise ModelError(f"model '{card.name}' is not downloaded yet; "
-                         f"run `ecg12 models fetch {card.name}` while online")
+        raise ModelError(
+            f"model '{card.name}' is not downloaded yet; "
+            f"run `ecg12 models fetch {card.name}` while online"
+        )
     return _download(card, registry, path)
 
 
@@ -242,8 +257,11 @@ def _download(card: ModelCard, registry: Registry, path: Path) -> Path:
 
     url = registry.url(card)
     fetcher = pooch.Pooch(
-        path=path.parent, base_url=registry.base_url, urls={card.file: url},
-        registry={card.file: f"sha256:{card.sha256}"}, retry_if_failed=_RETRIES,
+        path=path.parent,
+        base_url=registry.base_url,
+        urls={card.file: url},
+        registry={card.file: f"sha256:{card.sha256}"},
+        retry_if_failed=_RETRIES,
     )
     try:
         return Path(fetcher.fetch(card.file))

@@ -34,6 +34,8 @@ class Reconstruction:
     warnings: list[str] = field(default_factory=list)
     sig_name: list[str] = field(default_factory=lambda: list(LEAD_NAMES))
     units: list[str] = field(default_factory=lambda: ["mV"] * 12)
+    #: How much overlapping model windows disagreed per lead (mV): the model's own uncertainty.
+    window_spread_mv: np.ndarray | None = None
     #: Expected mean absolute error per lead (mV; Lead I, the input, is 0) and its grade
     #: (good / fair / poor), from the model card's calibration; None for uncalibrated models.
     expected_error_mv: np.ndarray | None = None

@@ -2,8 +2,9 @@
 
 The expected error is a log-linear model of a record's mean absolute error per lead, fitted on
 PTB-XL fold 9 by ``training/calibrate.py`` and stored in the model card (``trust``). Its inputs
-are things the runtime knows: Lead I's amplitude, noise, baseline wander and heart rate, and
-the amplitude the model drew for the lead (uncertain leads come out small and average-looking).
+are things the runtime knows: Lead I's amplitude, noise, baseline wander and heart rate, the
+amplitude the model drew for the lead (uncertain leads come out small and average-looking), and
+how much overlapping model windows disagreed on the lead.
 Both sides call :func:`features`, so calibration and use cannot drift apart.
 """
 
@@ -23,6 +24,7 @@ FEATURES = (
     "lead_i_noise_ratio",
     "log_heart_rate",
     "lead_i_wander_ratio",
+    "log_window_spread",
 )
 GRADES = ("good", "fair", "poor")
 #: Rate at which features are computed, in calibration and at run time alike.
@@ -45,22 +47,25 @@ def heart_rate(lead_i: np.ndarray, fs: float) -> float:
     return 60.0 * max(len(r_peaks(lead_i, fs)), 1) * fs / len(lead_i)
 
 
-def features(leads_mv: np.ndarray, fs: float) -> np.ndarray:
-    """(samples, 12) reconstruction in mV -> (12, len(FEATURES)) design matrix, one row per lead.
+def features(leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray) -> np.ndarray:
+    """A reconstruction -> (12, len(FEATURES)) design matrix, one row per lead.
 
-    Lead I of a reconstruction is the conditioned input, so every feature comes from the output.
+    ``leads_mv`` is the (samples, 12) output in mV, ``spread_mv`` its per-lead window
+    disagreement (``Reconstruction.window_spread_mv``). Lead I of a reconstruction is the
+    conditioned input, so every feature comes from the output.
     """
+    from ecg12.quality import band_ratio
+
     amp = np.maximum(amplitude(leads_mv), 1e-3)
     rows = np.empty((12, len(FEATURES)))
     rows[:, 0] = 1.0
     rows[:, 1] = np.log(amp[0])
     rows[:, 2] = np.log(amp)
-    from ecg12.quality import band_ratio
-
     lead_i = np.asarray(leads_mv[:, 0], dtype=np.float64)
     rows[:, 3] = band_ratio(lead_i, fs, 40.0, np.inf)  # muscle and mains noise
     rows[:, 4] = np.log(heart_rate(lead_i, fs))
     rows[:, 5] = band_ratio(lead_i, fs, 0.5, 2.0)  # baseline wander left after conditioning
+    rows[:, 6] = np.log(np.maximum(spread_mv, 1e-4))  # the model's own uncertainty
     return rows
 
 
@@ -90,9 +95,9 @@ class Calibration:
         }
         return cls(coef, {k: float(v) for k, v in data["sigma"].items()}, (lo, hi), info)
 
-    def expected_error(self, leads_mv: np.ndarray, fs: float) -> np.ndarray:
+    def expected_error(self, leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray) -> np.ndarray:
         """Expected mean absolute error per lead (mV, 12 values; Lead I is the input: 0)."""
-        x = features(leads_mv, fs)
+        x = features(leads_mv, fs, spread_mv)
         out = np.zeros(12)
         for i, name in enumerate(LEAD_NAMES[1:], start=1):
             out[i] = float(np.exp(x[i] @ np.asarray(self.coef[name])))

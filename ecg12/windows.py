@@ -55,3 +55,24 @@ def stitch(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
         acc[:, s : s + window] += p * wi
         norm[s : s + window] += wi
     return (acc / norm).T.astype(np.float32)
+
+
+def overlap_spread(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
+    """Mean absolute difference per lead between neighbouring windows where they overlap.
+
+    Where the model is sure of a lead, windows agree however the signal was cut; their
+    disagreement is a free two-member ensemble and measures the model's own uncertainty.
+    (windows, leads, window) -> (leads,); zeros when a single window covers the signal.
+    """
+    count, leads, window = pred.shape
+    starts = window_starts(n, window, stride)
+    total, samples = np.zeros(leads), 0
+    for a in range(count - 1):
+        lo, hi = starts[a + 1], starts[a] + window
+        if hi <= lo:
+            continue
+        left = pred[a][:, lo - starts[a] : hi - starts[a]]
+        right = pred[a + 1][:, : hi - lo]
+        total += np.abs(left - right).sum(axis=1)
+        samples += hi - lo
+    return total / samples if samples else total

@@ -75,9 +75,12 @@ def write_record(
             _write_csv(p_signal, fs, sig_name, stem)
         else:
             arrays: dict[str, Any] = {
-                "p_signal": p_signal, "fs": np.float64(fs),
-                "sig_name": np.array(sig_name, dtype=str), "units": np.array(units, dtype=str),
-                "comments": np.array(comments, dtype=str), **(extra or {}),
+                "p_signal": p_signal,
+                "fs": np.float64(fs),
+                "sig_name": np.array(sig_name, dtype=str),
+                "units": np.array(units, dtype=str),
+                "comments": np.array(comments, dtype=str),
+                **(extra or {}),
             }
             np.savez_compressed(stem.with_name(stem.name + ".npz"), **arrays)
         for target in targets:
@@ -101,16 +104,27 @@ def _check_wfdb(p_signal: np.ndarray, name: str) -> None:
 
 
 def _write_wfdb(
-    p_signal: np.ndarray, fs: float, sig_name: list[str], units: list[str], comments: list[str],
+    p_signal: np.ndarray,
+    fs: float,
+    sig_name: list[str],
+    units: list[str],
+    comments: list[str],
     stem: Path,
 ) -> None:
     import wfdb  # imports pandas; keep `import ecg12` cheap
 
     n = p_signal.shape[1]
     wfdb.wrsamp(
-        stem.name, fs=fs, units=list(units), sig_name=list(sig_name), p_signal=p_signal,
-        fmt=["16"] * n, adc_gain=[WFDB_GAIN_PER_MV] * n, baseline=[0] * n,
-        comments=list(comments), write_dir=str(stem.parent),
+        stem.name,
+        fs=fs,
+        units=list(units),
+        sig_name=list(sig_name),
+        p_signal=p_signal,
+        fmt=["16"] * n,
+        adc_gain=[WFDB_GAIN_PER_MV] * n,
+        baseline=[0] * n,
+        comments=list(comments),
+        write_dir=str(stem.parent),
     )
 
 
@@ -118,8 +132,11 @@ def _write_csv(p_signal: np.ndarray, fs: float, sig_name: list[str], stem: Path)
     """``time_s`` then one column per lead in mV; 4 decimals keep 0.1 µV."""
     time_s = np.arange(p_signal.shape[0]) / fs
     np.savetxt(
-        stem.with_name(stem.name + ".csv"), np.column_stack([time_s, p_signal]), delimiter=",",
-        fmt=["%.6f"] + ["%.4f"] * p_signal.shape[1], header=",".join(["time_s", *sig_name]),
+        stem.with_name(stem.name + ".csv"),
+        np.column_stack([time_s, p_signal]),
+        delimiter=",",
+        fmt=["%.6f"] + ["%.4f"] * p_signal.shape[1],
+        header=",".join(["time_s", *sig_name]),
         comments="",
     )
 

@@ -32,7 +32,7 @@ from training.metrics import RECONSTRUCTED
 FS = 500.0
 N = 3000
 # Known answer: per lead, log MAE = x . COEF[lead] + N(0, SIGMA[lead]).
-COEF = np.array([[-3.0 + 0.1 * j, 0.5, 0.3 - 0.05 * j, 2.0, 0.4, 1.0] for j in range(11)])
+COEF = np.array([[-3.0 + 0.1 * j, 0.5, 0.3 - 0.05 * j, 2.0, 0.4, 1.0, 0.6] for j in range(11)])
 SIGMA = np.linspace(0.3, 0.6, 11)
 
 
@@ -46,6 +46,7 @@ def synthetic(seed: int, n: int = N) -> tuple[np.ndarray, np.ndarray]:
     x[..., 3] = rng.uniform(0.0, 0.2, (n, 1))  # Lead I noise ratio
     x[..., 4] = rng.normal(4.2, 0.2, (n, 1))  # log heart rate
     x[..., 5] = rng.uniform(0.0, 0.3, (n, 1))  # Lead I wander ratio
+    x[..., 6] = rng.normal(-4.0, 0.5, (n, 11))  # log window spread
     log_mae = np.einsum("nlf,lf->nl", x, COEF) + rng.normal(0.0, 1.0, (n, 11)) * SIGMA
     return x, log_mae
 
@@ -123,14 +124,14 @@ def test_heart_rate_and_wander_features() -> None:
     beats = np.exp(-0.5 * ((t[:, None] - (np.arange(75) * 0.8 + 0.4)) / 0.01) ** 2).sum(axis=1)
     leads = np.zeros((len(t), 12))
     leads[:, 0] = beats
-    x = features(leads, FS)[0]
+    x = features(leads, FS, np.full(12, 0.01))[0]
     rate, wander = (
         np.exp(x[FEATURES.index("log_heart_rate")]),
         x[FEATURES.index("lead_i_wander_ratio")],
     )
     assert rate == pytest.approx(75.0, abs=1.0) and wander < 0.2
     leads[:, 0] += 2.0 * np.sin(2 * np.pi * 1.0 * t)
-    assert features(leads, FS)[0, FEATURES.index("lead_i_wander_ratio")] > 0.5
+    assert features(leads, FS, np.full(12, 0.01))[0, FEATURES.index("lead_i_wander_ratio")] > 0.5
 
 
 def test_only_the_runtime_features_can_be_shipped() -> None:
@@ -162,10 +163,10 @@ def test_trust_block_round_trip(registry: Path, shared_data: Path) -> None:
     cal = ecg12.load_registry(registry).card("tiny").trust
     assert isinstance(cal, Calibration) and cal.grades_ratio == tuple(block["grades_ratio"])
     leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
-    err = cal.expected_error(leads, FS)
+    err = cal.expected_error(leads, FS, np.full(12, 0.01))
     assert err.shape == (12,) and err[0] == 0.0 and np.all(err[1:] > 0)
     np.testing.assert_allclose(
-        err[1:], predict(cal.coef, features(leads, FS)[None, 1:])[0], rtol=1e-9
+        err[1:], predict(cal.coef, features(leads, FS, np.full(12, 0.01))[None, 1:])[0], rtol=1e-9
     )
 
 

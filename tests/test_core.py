@@ -8,7 +8,7 @@ import pytest
 from ecg12.inference import finish, infer
 from ecg12.leads import LEAD_NAMES, derive_limb_leads, lead_index, to_standard_order
 from ecg12.preprocess import PreprocessSpec, bandpass, notch, preprocess, resample, to_millivolts
-from ecg12.windows import crossfade_weights, split, stitch, window_starts
+from ecg12.windows import crossfade_weights, overlap_spread, split, stitch, window_starts
 
 SPEC = PreprocessSpec(fs=250.0, window=512, stride=256, highpass_hz=0.5, lowpass_hz=100.0)
 
@@ -105,6 +105,17 @@ def test_stitch_of_disagreeing_windows_has_no_step() -> None:
     assert np.max(np.abs(np.diff(out))) < 0.02  # a ramp, not a jump of 1
 
 
+def test_overlap_spread_measures_disagreement() -> None:
+    """Windows that each add their own offset disagree by the offsets' difference."""
+    n = 1024
+    count = len(window_starts(n, 512, 256))
+    pred = np.stack([np.full((12, 512), 0.1 * i) for i in range(count)])
+    pred[:, 3] *= 2  # lead 3 disagrees twice as much
+    spread = overlap_spread(pred, n, 256)
+    np.testing.assert_allclose(spread[0], 0.1, rtol=1e-9)
+    np.testing.assert_allclose(spread[3], 0.2, rtol=1e-9)
+
+
 def test_limb_leads_obey_einthoven_and_goldberger() -> None:
     rng = np.random.default_rng(0)
     leads = derive_limb_leads(rng.normal(size=(100, 12)))
@@ -147,8 +158,11 @@ def test_infer_pools_records_and_finish_makes_consistent_mv() -> None:
         return np.repeat(w[:, None, :], 12, axis=1) * 0.5
 
     raw = infer(xs, SPEC, predict, batch_size=4)
-    assert [r.shape for r in raw] == [(512, 12), (900, 12), (2500, 12)]
+    assert [r.leads.shape for r in raw] == [(512, 12), (900, 12), (2500, 12)]
     assert sum(calls) == 1 + 3 + 9 and max(calls) == 4  # pooled across records
-    out = finish(raw[2], xs[2], SPEC)
+    # A shift-invariant model: overlapping windows agree exactly; one window has no overlap.
+    np.testing.assert_allclose(raw[2].spread, 0.0, atol=1e-6)
+    np.testing.assert_array_equal(raw[0].spread, np.zeros(12))
+    out = finish(raw[2].leads, xs[2], SPEC)
     np.testing.assert_allclose(out[:, 0], xs[2])  # Lead I is the input itself
     np.testing.assert_allclose(out[:, 2], out[:, 1] - out[:, 0], atol=1e-6)

@@ -18,8 +18,8 @@ from ecg12.trust import FEATURES, Calibration, features
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lead_i.hea"
 # Known answer: expected error = 0.05 mV x (lead amplitude / Lead I amplitude) ** 0.5,
 # III marked poor by its coefficient (x 20), every other lead good or fair by amplitude.
-COEF = {n: [np.log(0.05), -0.5, 0.5, 0.0, 0.0, 0.0] for n in LEAD_NAMES[1:]}
-COEF["III"] = [np.log(1.0), -0.5, 0.5, 0.0, 0.0, 0.0]
+COEF = {n: [np.log(0.05), -0.5, 0.5, 0.0, 0.0, 0.0, 0.0] for n in LEAD_NAMES[1:]}
+COEF["III"] = [np.log(1.0), -0.5, 0.5, 0.0, 0.0, 0.0, 0.0]
 
 
 def trust_block() -> dict:
@@ -66,7 +66,7 @@ def test_interval_is_log_normal() -> None:
 def test_features_come_from_the_reconstruction() -> None:
     t = np.arange(5000) / 500
     leads = np.stack([np.sin(2 * np.pi * t) * (k + 1) for k in range(12)], axis=1)
-    x = features(leads, 500.0)
+    x = features(leads, 500.0, np.full(12, 0.01))
     assert x.shape == (12, len(FEATURES)) and np.all(x[:, 0] == 1)
     np.testing.assert_allclose(np.exp(x[:, 2]) / np.exp(x[0, 2]), np.arange(1, 13), rtol=1e-2)
     assert x[0, 3] < 1e-3  # a clean sine has no power above 40 Hz

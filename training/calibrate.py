@@ -64,9 +64,9 @@ class Observations:
 
 def observe(fold: FoldOutput) -> Observations:
     """Features of each reconstruction and its actual per-lead MAE and r against the real record."""
-    rows = []
-    for rec in fold.rec:
-        rows.append(features(rec, FS)[1:])
+    rows = [
+        features(rec, FS, spread)[1:] for rec, spread in zip(fold.rec, fold.spread, strict=True)
+    ]
     real, rec = eval_band(fold.real, FS), eval_band(fold.rec, FS)
     mae = np.abs(real - rec).mean(axis=1)[:, 1:]
     r = pearson_rows(real, rec)[:, 1:]

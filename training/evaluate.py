@@ -45,25 +45,40 @@ ALIGNED_R = 0.99
 FIGURE_KINDS = ("typical", "worst", "amplitude", "bland-altman")
 #: Reference measurements from ../shared/docs/ekgan.md (fold 9, same conventions), as written there.
 REFERENCE = (
-    ("linear floor (one 101-tap FIR per lead from Lead I, least squares on folds 1-8)",
-     "0.59", "0.080", "0.09", "0.04"),
-    ("plain L1 generator (EKGAN's inference generator, no adversarial or latent term)",
-     "0.77-0.78", "0.056", "~0.25", "~0.19"),
+    (
+        "linear floor (one 101-tap FIR per lead from Lead I, least squares on folds 1-8)",
+        "0.59",
+        "0.080",
+        "0.09",
+        "0.04",
+    ),
+    (
+        "plain L1 generator (EKGAN's inference generator, no adversarial or latent term)",
+        "0.77-0.78",
+        "0.056",
+        "~0.25",
+        "~0.19",
+    ),
 )
-PTBXL_CREDIT = ("PTB-XL 1.0.3 (Wagner et al., PTB-XL, a large publicly available "
-                "electrocardiography dataset, Scientific Data 7, 154 (2020)), CC BY 4.0")
+PTBXL_CREDIT = (
+    "PTB-XL 1.0.3 (Wagner et al., PTB-XL, a large publicly available "
+    "electrocardiography dataset, Scientific Data 7, 154 (2020)), CC BY 4.0"
+)
 
 
 def figure_name(model: str, kind: str) -> str:
     return f"{model}-{kind}.png"
 
 
-def fold_records(ptbxl: Path, fold: int, limit: int | None = None,
-                 allow_test_fold: bool = False) -> list[PtbxlRecord]:
+def fold_records(
+    ptbxl: Path, fold: int, limit: int | None = None, allow_test_fold: bool = False
+) -> list[PtbxlRecord]:
     """The fold's present 500 Hz records; the test fold only when ``allow_test_fold``."""
     if fold == TEST_FOLD and not allow_test_fold:
-        raise ValueError(f"fold {TEST_FOLD} is PTB-XL's test fold: nothing is tuned on it and only "
-                         "the maintainers score it (--i-know-this-is-the-test-fold)")
+        raise ValueError(
+            f"fold {TEST_FOLD} is PTB-XL's test fold: nothing is tuned on it and only "
+            "the maintainers score it (--i-know-this-is-the-test-fold)"
+        )
     records = [r for r in read_index(ptbxl) if r.fold == fold][:limit]
     if not records:
         raise ValueError(f"{ptbxl}: no records of fold {fold} present")
@@ -76,6 +91,7 @@ class FoldOutput:
 
     real: np.ndarray
     rec: np.ndarray
+    spread: np.ndarray  # (records, 12) window disagreement per lead, mV
     ecg_ids: list[int]
     refused: list[dict]  # {"ecg_id", "error"}: inputs the API rejected, as a user would see
     warned: int  # records whose reconstruction carried input-quality warnings
@@ -88,8 +104,9 @@ def _read_500(record: PtbxlRecord) -> np.ndarray:
     return leads
 
 
-def _reconstruct_chunk(model: ecg12.Model, leads_i: list[np.ndarray]
-                       ) -> list[ecg12.Reconstruction | InputError]:
+def _reconstruct_chunk(
+    model: ecg12.Model, leads_i: list[np.ndarray]
+) -> list[ecg12.Reconstruction | InputError]:
     """One pooled call; if the API refuses an input, redo the chunk record by record."""
     try:
         return model.reconstruct_many(leads_i, fs=FS)
@@ -103,10 +120,11 @@ def _reconstruct_chunk(model: ecg12.Model, leads_i: list[np.ndarray]
         return out
 
 
-def reconstruct_fold(model: ecg12.Model, records: list[PtbxlRecord], chunk: int = CHUNK
-                     ) -> FoldOutput:
+def reconstruct_fold(
+    model: ecg12.Model, records: list[PtbxlRecord], chunk: int = CHUNK
+) -> FoldOutput:
     """Reconstruct every record from its real Lead I and pair it with the real 12 leads."""
-    real, rec, ids, refused, warned = [], [], [], [], 0
+    real, rec, spread, ids, refused, warned = [], [], [], [], [], 0
     for start in range(0, len(records), chunk):
         part = records[start : start + chunk]
         leads = [_read_500(r) for r in part]
@@ -116,15 +134,18 @@ def reconstruct_fold(model: ecg12.Model, records: list[PtbxlRecord], chunk: int 
                 refused.append({"ecg_id": record.ecg_id, "error": str(out)})
                 continue
             if out.fs != FS or out.p_signal.shape != truth.shape:
-                raise RuntimeError(f"{record.path}: reconstruction {out.p_signal.shape} at "
-                                   f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz")
+                raise RuntimeError(
+                    f"{record.path}: reconstruction {out.p_signal.shape} at "
+                    f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz"
+                )
             real.append(truth.astype(np.float32))
             rec.append(out.p_signal)
+            spread.append(out.window_spread_mv)
             ids.append(record.ecg_id)
             warned += bool(out.warnings)
     if not real:
         raise RuntimeError("the API refused every record")
-    return FoldOutput(np.stack(real), np.stack(rec), ids, refused, warned)
+    return FoldOutput(np.stack(real), np.stack(rec), np.stack(spread), ids, refused, warned)
 
 
 def lead_i_r(fold: FoldOutput) -> np.ndarray:
@@ -132,8 +153,9 @@ def lead_i_r(fold: FoldOutput) -> np.ndarray:
     return pearson_rows(eval_band(fold.real[..., :1], FS), eval_band(fold.rec[..., :1], FS))[:, 0]
 
 
-def cpu_seconds_per_10s(model: ecg12.Model, leads_i: list[np.ndarray], n: int = TIMED_RECORDS
-                        ) -> float:
+def cpu_seconds_per_10s(
+    model: ecg12.Model, leads_i: list[np.ndarray], n: int = TIMED_RECORDS
+) -> float:
     """Mean wall time of ``reconstruct`` on one record at a time, per 10 s of input."""
     model.reconstruct(leads_i[0], fs=FS)  # warm-up: first-call allocations are not inference
     per_10s = []
@@ -154,9 +176,16 @@ def delineation_scores(out: FoldOutput) -> dict:
     return beats
 
 
-def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Path | None = None,
-             limit: int | None = None, *, allow_test_fold: bool = False,
-             beats: bool = False) -> dict:
+def evaluate(
+    model_name: str,
+    ptbxl: Path,
+    fold: int = VALID_FOLD,
+    registry: Path | None = None,
+    limit: int | None = None,
+    *,
+    allow_test_fold: bool = False,
+    beats: bool = False,
+) -> dict:
     """Scores, timing and card facts of one registered model on one PTB-XL fold; with ``beats``,
     also the beat-level agreement of :mod:`training.delineation`."""
     records = fold_records(ptbxl, fold, limit, allow_test_fold)
@@ -165,8 +194,10 @@ def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Pat
     out = reconstruct_fold(model, records)
     alignment = lead_i_r(out)
     if not np.nanmedian(alignment) > ALIGNED_R:
-        raise RuntimeError(f"{model_name}: real and reconstructed Lead I disagree (median r "
-                           f"{np.nanmedian(alignment):.3f}); the records are misaligned")
+        raise RuntimeError(
+            f"{model_name}: real and reconstructed Lead I disagree (median r "
+            f"{np.nanmedian(alignment):.3f}); the records are misaligned"
+        )
     # Timed before scoring, as it always was: the delineation's work must not slow it down.
     cpu_seconds = cpu_seconds_per_10s(model, [x[:, 0] for x in out.real[:TIMED_RECORDS]])
     # Other work on the machine slows the timing down; say how busy it was.
@@ -176,14 +207,23 @@ def evaluate(model_name: str, ptbxl: Path, fold: int = VALID_FOLD, registry: Pat
         scores["delineation"] = delineation_scores(out)
     card = model.card
     return {
-        "model": model_name, "version": card.version, "description": card.description,
+        "model": model_name,
+        "version": card.version,
+        "description": card.description,
         "registry": str(registry) if registry else "package",
-        "file": card.file, "sha256": card.sha256, "size_bytes": card.size_bytes,
-        "training": card.training, "card_metrics": card.metrics,
-        "fold": fold, "records": len(out.ecg_ids), "ecg_ids": out.ecg_ids,
-        "refused": out.refused, "records_with_warnings": out.warned,
+        "file": card.file,
+        "sha256": card.sha256,
+        "size_bytes": card.size_bytes,
+        "training": card.training,
+        "card_metrics": card.metrics,
+        "fold": fold,
+        "records": len(out.ecg_ids),
+        "ecg_ids": out.ecg_ids,
+        "refused": out.refused,
+        "records_with_warnings": out.warned,
         "lead_i_r_min": float(np.nanmin(alignment)),
-        "cpu_seconds_per_10s_record": cpu_seconds, "cpu_load_average": load,
+        "cpu_seconds_per_10s_record": cpu_seconds,
+        "cpu_load_average": load,
         "scores": scores,
     }
 
@@ -215,9 +255,17 @@ def _summary_rows(results: list[dict]) -> list[list[str]]:
     rows = []
     for res in results:
         s = res["scores"]
-        rows.append([f"**{res['model']}** {res['version']}", str(s["records"]),
-                     f"{s['mean_r']:.3f}", f"{s['mae_mv']:.4f}", f"{s['rmse_mv']:.4f}",
-                     f"{s['v1_v6_amplitude_slope']:.2f}", f"{s['v1_v6_amplitude_r2']:.2f}"])
+        rows.append(
+            [
+                f"**{res['model']}** {res['version']}",
+                str(s["records"]),
+                f"{s['mean_r']:.3f}",
+                f"{s['mae_mv']:.4f}",
+                f"{s['rmse_mv']:.4f}",
+                f"{s['v1_v6_amplitude_slope']:.2f}",
+                f"{s['v1_v6_amplitude_r2']:.2f}",
+            ]
+        )
     for label, r, mae, slope, r2 in REFERENCE:
         rows.append([f"reference: {label}", "–", r, mae, "–", slope, r2])
     return rows
@@ -227,10 +275,16 @@ def _per_lead_rows(results: list[dict]) -> tuple[list[list[str]], list[list[str]
     wave, amp = [], []
     for lead in RECONSTRUCTED:
         cells = [res["scores"]["per_lead"][lead] for res in results]
-        wave.append([lead] + [f"{c['r']:.3f} / {c['mae_mv']:.3f} / {c['rmse_mv']:.3f}"
-                              for c in cells])
-        amp.append([lead] + [f"{a['slope']:.2f} / {a['r2']:.2f} / {a['bias']:+.2f} ± {a['loa']:.2f}"
-                             for a in (c["amplitude"] for c in cells)])
+        wave.append(
+            [lead] + [f"{c['r']:.3f} / {c['mae_mv']:.3f} / {c['rmse_mv']:.3f}" for c in cells]
+        )
+        amp.append(
+            [lead]
+            + [
+                f"{a['slope']:.2f} / {a['r2']:.2f} / {a['bias']:+.2f} ± {a['loa']:.2f}"
+                for a in (c["amplitude"] for c in cells)
+            ]
+        )
     return wave, amp
 
 
@@ -240,26 +294,38 @@ def _delineation_lines(results: list[dict]) -> list[str]:
     rows = []
     for m in delineation.MEASURES:
         digits = 1 if m == "qrs_ms" else 3  # ms or mV
-        rows.append([delineation.LABELS[m]] + [
-            f"{h['slope']:.2f} / {h['r2']:.2f} / {h['bias']:+.{digits}f} ± {h['loa']:.{digits}f}"
-            for h in (b["v1_v6"][m] for b in beats)])
-    lines = ["", "## Beat delineation: V1-V6 mean slope / R² / bias ± LoA", "",
-             "Fiducials from neurokit2 on each real record's Lead I (R peaks, then QRS onset, "
-             "J point and T peak, discrete wavelet method), reused for every lead of the real and "
-             "the reconstructed record, so both are measured at the same beats. Per lead and "
-             f"beat, against the isoelectric level {delineation.BASELINE_MS[0]:g}-"
-             f"{delineation.BASELINE_MS[1]:g} ms before QRS onset: R = maximum and S = minimum "
-             f"after it in the QRS window (± {delineation.QRS_MARGIN_MS:g} ms), T = value at "
-             f"the T peak, ST = value at J + {delineation.ST_AFTER_J_MS:g} ms; QRS duration is "
-             "the lead's own, the span where its slope exceeds "
-             f"{delineation.SLOPE_FRACTION:g} of its largest slope in that window. Medians over "
-             "beats, then slope / R² / Bland-Altman across records as for amplitude, averaged "
-             "over V1-V6 (per lead in the JSON file).", ""]
+        rows.append(
+            [delineation.LABELS[m]]
+            + [
+                f"{h['slope']:.2f} / {h['r2']:.2f} / "
+                f"{h['bias']:+.{digits}f} ± {h['loa']:.{digits}f}"
+                for h in (b["v1_v6"][m] for b in beats)
+            ]
+        )
+    lines = [
+        "",
+        "## Beat delineation: V1-V6 mean slope / R² / bias ± LoA",
+        "",
+        "Fiducials from neurokit2 on each real record's Lead I (R peaks, then QRS onset, "
+        "J point and T peak, discrete wavelet method), reused for every lead of the real and "
+        "the reconstructed record, so both are measured at the same beats. Per lead and "
+        f"beat, against the isoelectric level {delineation.BASELINE_MS[0]:g}-"
+        f"{delineation.BASELINE_MS[1]:g} ms before QRS onset: R = maximum and S = minimum "
+        f"after it in the QRS window (± {delineation.QRS_MARGIN_MS:g} ms), T = value at "
+        f"the T peak, ST = value at J + {delineation.ST_AFTER_J_MS:g} ms; QRS duration is "
+        "the lead's own, the span where its slope exceeds "
+        f"{delineation.SLOPE_FRACTION:g} of its largest slope in that window. Medians over "
+        "beats, then slope / R² / Bland-Altman across records as for amplitude, averaged "
+        "over V1-V6 (per lead in the JSON file).",
+        "",
+    ]
     lines += _table(["measure", *(res["model"] for res in results)], rows)
     lines.append("")
     for res, b in zip(results, beats, strict=True):
-        lines.append(f"- {res['model']}: {b['records']} records delineated, {b['failed']} "
-                     f"failed and left out; {b['seconds']:.0f} s.")
+        lines.append(
+            f"- {res['model']}: {b['records']} records delineated, {b['failed']} "
+            f"failed and left out; {b['seconds']:.0f} s."
+        )
     return lines
 
 
@@ -268,23 +334,35 @@ def _model_rows(results: list[dict]) -> tuple[list[list[str]], list[str]]:
     for res in results:
         t = res["training"]
         params = t.get("parameters")
-        rows.append([
-            res["model"], _size(res["size_bytes"]),
-            f"{params / 1e6:.2f} M" if isinstance(params, int) else "–",
-            str(t.get("weights_dtype", "–")), f"{res['cpu_seconds_per_10s_record']:.3f}",
-            str(t.get("hardware", "–")), _fmt(t.get("train_seconds", t.get("fit_seconds")), ".0f"),
-            _fmt(t.get("epochs_trained"), "d"), _fmt(t.get("best_epoch"), "d"),
-        ])
+        rows.append(
+            [
+                res["model"],
+                _size(res["size_bytes"]),
+                f"{params / 1e6:.2f} M" if isinstance(params, int) else "–",
+                str(t.get("weights_dtype", "–")),
+                f"{res['cpu_seconds_per_10s_record']:.3f}",
+                str(t.get("hardware", "–")),
+                _fmt(t.get("train_seconds", t.get("fit_seconds")), ".0f"),
+                _fmt(t.get("epochs_trained"), "d"),
+                _fmt(t.get("best_epoch"), "d"),
+            ]
+        )
         # Learned models record their run's config; others (the linear fit) describe the method.
-        label, facts = ("Training config", t["config"]) if t.get("config") else (
-            "Training", {k: v for k, v in t.items() if k not in ("data", "git_commit")})
-        configs.append(f"- **{res['model']}**: {res['description']}. {label}: "
-                       + (", ".join(f"`{k}={v}`" for k, v in facts.items()) or "none recorded"))
+        label, facts = (
+            ("Training config", t["config"])
+            if t.get("config")
+            else ("Training", {k: v for k, v in t.items() if k not in ("data", "git_commit")})
+        )
+        configs.append(
+            f"- **{res['model']}**: {res['description']}. {label}: "
+            + (", ".join(f"`{k}={v}`" for k, v in facts.items()) or "none recorded")
+        )
     return rows, configs
 
 
-def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
-                    figures: Sequence[str] = ()) -> str:
+def render_markdown(
+    results: list[dict], command: str, ptbxl: Path, cpu: str, figures: Sequence[str] = ()
+) -> str:
     """The results page: summary, per-lead tables, models, method, credit (no per-record lists)."""
     fold = results[0]["fold"]
     names = [res["model"] for res in results]
@@ -300,7 +378,7 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
         "```",
         "",
         f"Every record of fold {fold} present in `{ptbxl}` is reconstructed from its own real "
-        "Lead I (mV, 500 Hz) through the public API (`ecg12.load(name, device=\"cpu\")"
+        'Lead I (mV, 500 Hz) through the public API (`ecg12.load(name, device="cpu")'
         ".reconstruct_many(..., fs=500)`, output at 500 Hz) and scored against the record's "
         f"real 12 leads. Both are band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz; scores cover "
         "the 11 reconstructed leads (Lead I is the input), per record and lead, averaged over "
@@ -313,20 +391,39 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
         "",
     ]
     if fold == VALID_FOLD:
-        lines += [f"Fold {VALID_FOLD} is the selection fold: each model's best epoch was chosen on "
-                  f"it, so these numbers lean optimistic. Fold {TEST_FOLD} (PTB-XL's test fold) is "
-                  "scored only by the maintainers.", ""]
+        lines += [
+            f"Fold {VALID_FOLD} is the selection fold: each model's best epoch was chosen on "
+            f"it, so these numbers lean optimistic. Fold {TEST_FOLD} (PTB-XL's test fold) is "
+            "scored only by the maintainers.",
+            "",
+        ]
     lines += ["## Summary", ""]
-    lines += _table(["model", "records", "mean r", "MAE (mV)", "RMSE (mV)",
-                     "V1-V6 amp. slope", "V1-V6 amp. R²"], _summary_rows(results))
-    lines += ["", "Reference rows are measurements quoted from the project docs "
-              "(`../shared/docs/ekgan.md`, fold 9, same conventions), not recomputed here.", ""]
+    lines += _table(
+        [
+            "model",
+            "records",
+            "mean r",
+            "MAE (mV)",
+            "RMSE (mV)",
+            "V1-V6 amp. slope",
+            "V1-V6 amp. R²",
+        ],
+        _summary_rows(results),
+    )
+    lines += [
+        "",
+        "Reference rows are measurements quoted from the project docs "
+        "(`../shared/docs/ekgan.md`, fold 9, same conventions), not recomputed here.",
+        "",
+    ]
     for res in results:
         problems = [f"{len(res['refused'])} refused by the API"] if res["refused"] else []
         problems.append(f"{res['records_with_warnings']} with input-quality warnings")
-        lines.append(f"- {res['model']}: {res['records']} records scored, {', '.join(problems)}; "
-                     f"real vs reconstructed Lead I r ≥ {res['lead_i_r_min']:.3f} "
-                     "(alignment check).")
+        lines.append(
+            f"- {res['model']}: {res['records']} records scored, {', '.join(problems)}; "
+            f"real vs reconstructed Lead I r ≥ {res['lead_i_r_min']:.3f} "
+            "(alignment check)."
+        )
     lines += ["", "## Per lead: r / MAE / RMSE (mV)", ""]
     lines += _table(["lead", *names], wave)
     lines += ["", "## Per lead: amplitude slope / R² / bias ± LoA (mV)", ""]
@@ -334,23 +431,46 @@ def render_markdown(results: list[dict], command: str, ptbxl: Path, cpu: str,
     if all("delineation" in res["scores"] for res in results):
         lines += _delineation_lines(results)
     lines += ["", "## Models", ""]
-    lines += _table(["model", "file", "parameters", "weights", "CPU s per 10 s record",
-                     "trained on", "train s", "epochs trained", "best epoch"], models)
+    lines += _table(
+        [
+            "model",
+            "file",
+            "parameters",
+            "weights",
+            "CPU s per 10 s record",
+            "trained on",
+            "train s",
+            "epochs trained",
+            "best epoch",
+        ],
+        models,
+    )
     loads = [res["cpu_load_average"] for res in results]
-    lines += ["", f"CPU time: mean wall time of `Model.reconstruct` on one 10 s record at a time "
-              f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}; 1-minute "
-              f"load average when timed {min(loads):.1f}-{max(loads):.1f} (other work on the "
-              "machine makes these upper bounds).", ""]
+    lines += [
+        "",
+        f"CPU time: mean wall time of `Model.reconstruct` on one 10 s record at a time "
+        f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}; 1-minute "
+        f"load average when timed {min(loads):.1f}-{max(loads):.1f} (other work on the "
+        "machine makes these upper bounds).",
+        "",
+    ]
     lines += configs
     if figures:
         lines += ["", "## Figures", "", *(f"![{Path(link).stem}]({link})" for link in figures)]
-    lines += ["", "## Data", "", f"Computed on {PTBXL_CREDIT}. Per-record scores are in the JSON "
-              "file written beside this page.", ""]
+    lines += [
+        "",
+        "## Data",
+        "",
+        f"Computed on {PTBXL_CREDIT}. Per-record scores are in the JSON "
+        "file written beside this page.",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def _model_sources(registries: list[Path], models: list[str], every: bool
-                   ) -> list[tuple[str, Path | None]]:
+def _model_sources(
+    registries: list[Path], models: list[str], every: bool
+) -> list[tuple[str, Path | None]]:
     """(model, registry path) pairs: each model from the first listed registry that names it."""
     loaded: list[tuple[Path | None, Registry]] = [(p, ecg12.load_registry(p)) for p in registries]
     if not loaded:
@@ -381,24 +501,40 @@ def write_card_metrics(name: str, scores: dict, registry: Path, command: str) ->
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     p.add_argument("--all", action="store_true", help="every model of the registries")
-    p.add_argument("--registry", type=Path, action="append", default=[],
-                   help="registry.json (repeatable; a model comes from the first that names it); "
-                        "default: the package's")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        action="append",
+        default=[],
+        help="registry.json (repeatable; a model comes from the first that names it); "
+        "default: the package's",
+    )
     p.add_argument("--fold", type=int, default=VALID_FOLD)
-    p.add_argument("--i-know-this-is-the-test-fold", dest="test_fold", action="store_true",
-                   help=f"allow fold {TEST_FOLD}")
+    p.add_argument(
+        "--i-know-this-is-the-test-fold",
+        dest="test_fold",
+        action="store_true",
+        help=f"allow fold {TEST_FOLD}",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
     p.add_argument("--out", type=Path, default=None, help="Markdown page to write")
     p.add_argument("--json", type=Path, default=None, help="full scores as JSON")
-    p.add_argument("--delineation", action="store_true",
-                   help="also score beat measurements (R, S, T, QRS, ST) per lead; neurokit2")
-    p.add_argument("--write-cards", action="store_true",
-                   help="store each score as metrics.fold9 in the card of its registry")
+    p.add_argument(
+        "--delineation",
+        action="store_true",
+        help="also score beat measurements (R, S, T, QRS, ST) per lead; neurokit2",
+    )
+    p.add_argument(
+        "--write-cards",
+        action="store_true",
+        help="store each score as metrics.fold9 in the card of its registry",
+    )
     args = p.parse_args(argv)
     if args.fold == TEST_FOLD and not args.test_fold:
         p.error(f"fold {TEST_FOLD} is the test fold; pass --i-know-this-is-the-test-fold")
@@ -412,36 +548,59 @@ def main(argv: list[str] | None = None) -> None:
         p.error(str(exc))
     for name, registry in sources:
         t0 = time.perf_counter()
-        res = evaluate(name, args.ptbxl, args.fold, registry, args.limit,
-                       allow_test_fold=args.test_fold, beats=args.delineation)
+        res = evaluate(
+            name,
+            args.ptbxl,
+            args.fold,
+            registry,
+            args.limit,
+            allow_test_fold=args.test_fold,
+            beats=args.delineation,
+        )
         results.append(res)
         s = res["scores"]
         if args.write_cards:
             write_card_metrics(name, s, registry or cards.REGISTRY, command)
-        print(f"{name}: {s['records']} records, r {s['mean_r']:.3f}, MAE {s['mae_mv']:.4f} mV, "
-              f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "
-              f"CPU {res['cpu_seconds_per_10s_record']:.3f} s/record "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"{name}: {s['records']} records, r {s['mean_r']:.3f}, MAE {s['mae_mv']:.4f} mV, "
+            f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "
+            f"CPU {res['cpu_seconds_per_10s_record']:.3f} s/record "
+            f"({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
         if "delineation" in s:
             b = s["delineation"]
-            print(f"  beats: {b['records']} records ({b['failed']} failed), V1-V6 slope / R2 "
-                  + ", ".join(f"{m} {h['slope']:.2f} / {h['r2']:.2f}"
-                              for m, h in b["v1_v6"].items())
-                  + f" ({b['seconds']:.0f} s)", flush=True)
+            print(
+                f"  beats: {b['records']} records ({b['failed']} failed), V1-V6 slope / R2 "
+                + ", ".join(f"{m} {h['slope']:.2f} / {h['r2']:.2f}" for m, h in b["v1_v6"].items())
+                + f" ({b['seconds']:.0f} s)",
+                flush=True,
+            )
     cpu = _cpu_name()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        figures = [f"figures/{figure_name(res['model'], kind)}" for res in results
-                   for kind in FIGURE_KINDS
-                   if (args.out.parent / "figures" / figure_name(res["model"], kind)).is_file()]
-        args.out.write_text(render_markdown(results, command, args.ptbxl, cpu, figures),
-                            encoding="utf-8")
+        figures = [
+            f"figures/{figure_name(res['model'], kind)}"
+            for res in results
+            for kind in FIGURE_KINDS
+            if (args.out.parent / "figures" / figure_name(res["model"], kind)).is_file()
+        ]
+        args.out.write_text(
+            render_markdown(results, command, args.ptbxl, cpu, figures), encoding="utf-8"
+        )
         print(f"wrote {args.out}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        body = {"command": command, "ptbxl": str(args.ptbxl), "fold": args.fold,
-                "ecg12_version": ecg12.__version__, "cpu": cpu, "lead_names": list(LEAD_NAMES),
-                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "models": results}
+        body = {
+            "command": command,
+            "ptbxl": str(args.ptbxl),
+            "fold": args.fold,
+            "ecg12_version": ecg12.__version__,
+            "cpu": cpu,
+            "lead_names": list(LEAD_NAMES),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "models": results,
+        }
         args.json.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
 

@@ -167,7 +167,7 @@ def evaluate(cache: Cache, idx: np.ndarray, predict: Predict) -> dict:
     real = cache.leads_mv(idx)
     lead_i = [rec[:, 0] for rec in real]
     raw = infer(lead_i, cache.spec, predict)
-    rec = np.stack([finish(r, x, cache.spec) for r, x in zip(raw, lead_i, strict=True)])
+    rec = np.stack([finish(r.leads, x, cache.spec) for r, x in zip(raw, lead_i, strict=True)])
     return score(real, rec, cache.spec.fs)
 
 

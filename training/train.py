@@ -143,7 +143,7 @@ def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray) -> dict:
     real = cache.leads_mv(idx)
     raw = infer([r[:, 0] / spec.scale_mv for r in real], spec, trainer.predict)
     rec = np.stack(
-        [finish(p, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real, strict=True)]
+        [finish(p.leads, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real, strict=True)]
     )
     return metrics.score(real, rec, spec.fs)
 

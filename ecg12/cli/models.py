@@ -42,8 +42,12 @@ def _table(registry: Registry) -> Table:
     for name, card in registry.cards.items():
         label = f"{name} (default)" if name == registry.default else name
         table.add_row(
-            label, card.version, f"{card.size_bytes / 1e6:.1f}", model_status(card, registry),
-            _fold9(card, "mean_r"), _fold9(card, "mae_mv"),
+            label,
+            card.version,
+            f"{card.size_bytes / 1e6:.1f}",
+            model_status(card, registry),
+            _fold9(card, "mean_r"),
+            _fold9(card, "mae_mv"),
         )
     return table
 

@@ -13,16 +13,34 @@ from ecg12.plot import FORMATS, plot_12lead, read_12lead
 
 @click.command("plot")
 @click.argument("record", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help=f"Output file; the format follows its suffix ({', '.join(FORMATS)}).")
-@click.option("--compare", "reference", type=click.Path(dir_okay=False, path_type=Path),
-              help="A real 12-lead record to overlay (e.g. the ECG a reconstruction came from).")
-@click.option("--start", type=float, default=0.0, show_default=True,
-              help="Seconds into the record where the 10 s printout starts.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Output file; the format follows its suffix ({', '.join(FORMATS)}).",
+)
+@click.option(
+    "--compare",
+    "reference",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A real 12-lead record to overlay (e.g. the ECG a reconstruction came from).",
+)
+@click.option(
+    "--start",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds into the record where the 10 s printout starts.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--title", help="Title printed above the grid (default: the record name).")
 def command(
-    record: Path, output: Path, reference: Path | None, start: float, overwrite: bool,
+    record: Path,
+    output: Path,
+    reference: Path | None,
+    start: float,
+    overwrite: bool,
     title: str | None,
 ) -> None:
     """Plot RECORD (a 12-lead WFDB record: ours, PTB-XL, CinC, PTB...) at 25 mm/s, 10 mm/mV."""
@@ -35,7 +53,12 @@ def command(
         signal, fs = read_12lead(record)
         compare, compare_fs = read_12lead(reference) if reference else (None, None)
         plot_12lead(
-            signal, fs, output, compare=compare, compare_fs=compare_fs, start_s=start,
+            signal,
+            fs,
+            output,
+            compare=compare,
+            compare_fs=compare_fs,
+            start_s=start,
             title=title or name,
             labels=(name, reference.stem if reference else ""),
         )
