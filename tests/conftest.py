@@ -28,19 +28,35 @@ def shared_data() -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A bundled real ONNX model "tiny" (output lead k = (k + 1) x Lead I) as the default.
+@pytest.fixture(scope="session")
+def native(shared_data: Path) -> Path:
+    """The 12 PTB-XL records in PhysioNet's own layout (fold 9: ecg_id 8 and 10; fold 8: 12)."""
+    return shared_data / "fixtures" / "ptbxl-native"
+
+
+def write_tiny_bundle(root: Path) -> Path:
+    """A bundled real ONNX model "tiny" (output lead k = (k + 1) x Lead I) beside its registry.
 
     Its output is known exactly, so tests can check windowing, stitching and scaling against
-    a known answer. Returns the registry file (also set in ``ECG12_REGISTRY``).
+    a known answer. Returns the registry file.
     """
     from httpserver import card_entry, write_registry, write_tiny_model
 
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    data = write_tiny_model(bundle / "tiny-v1.onnx")
-    registry = write_registry(bundle / "registry.json", {"tiny": card_entry(data, bundled=True)})
+    root.mkdir(parents=True, exist_ok=True)
+    data = write_tiny_model(root / "tiny-v1.onnx")
+    return write_registry(root / "registry.json", {"tiny": card_entry(data, bundled=True)})
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bundle, shared read-only by a session (pass it as a registry path)."""
+    return write_tiny_bundle(tmp_path_factory.mktemp("registry"))
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh tiny bundle made the default through ``ECG12_REGISTRY`` (tests may edit it)."""
+    registry = write_tiny_bundle(tmp_path / "bundle")
     monkeypatch.setenv("ECG12_REGISTRY", str(registry))
     monkeypatch.setenv("ECG12_CACHE_DIR", str(tmp_path / "cache"))
     return registry

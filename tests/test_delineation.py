@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from httpserver import MODEL_FILE, card_entry, write_registry, write_tiny_model
 
 from ecg12.leads import LEAD_NAMES
 from training.delineation import (
@@ -116,13 +115,6 @@ def test_beatless_lead_raises_delineation_error(lead_i: np.ndarray) -> None:
 def test_too_few_records_give_nan_not_an_error(fold: np.ndarray) -> None:
     s = score(fold[:2], fold[:2], FS)
     assert s["records"] == 2 and np.isnan(s["v1_v6"]["r_mv"]["slope"])
-
-
-@pytest.fixture
-def tiny_registry(tmp_path: Path) -> Path:
-    """A bundled "tiny" model (output lead k = (k + 1) x Lead I) beside its registry."""
-    return write_registry(tmp_path / "registry.json", {
-        "tiny": card_entry(write_tiny_model(tmp_path / MODEL_FILE), bundled=True)})
 
 
 # tiny's aVL is exactly zero, so its r is a mean of nothing (as in test_evaluate).

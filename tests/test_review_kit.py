@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from httpserver import MODEL_FILE, card_entry, write_registry, write_tiny_model
 
 import ecg12
 from ecg12.leads import LEAD_NAMES
@@ -34,19 +33,6 @@ FOLDS = ("8", "9")  # ecg_id 12, and 8 and 10, in the fixture
 IDS = {8, 10, 12}
 N = 3
 FS = 500.0
-
-
-@pytest.fixture(scope="module")
-def native(shared_data: Path) -> Path:
-    return shared_data / "fixtures" / "ptbxl-native"
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bundled "tiny" model (output lead k = (k + 1) x Lead I) beside its registry."""
-    root = tmp_path_factory.mktemp("registry")
-    data = write_tiny_model(root / MODEL_FILE)
-    return write_registry(root / "registry.json", {"tiny": card_entry(data, bundled=True)})
 
 
 def _build(native: Path, registry: Path, out: Path) -> None:
