@@ -19,11 +19,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow runs independent ops concurrently on CPUs; their order changed float sums in about
+# one run in four even with op determinism on. One inter-op thread makes a seeded run repeatable.
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ecg12.inference import finish, infer  # noqa: E402
+from ecg12.writers import atomic_file  # noqa: E402
 from training import ekgan, metrics  # noqa: E402
 from training.data import DEFAULT_CACHE, TRAIN_FOLDS, VALID_FOLD, Cache, random_crops  # noqa: E402
 from training.steps import Losses, Stepper  # noqa: E402
@@ -149,9 +153,8 @@ def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray) -> dict:
 
 
 def save_atomic(path: Path, **arrays: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
 
 
 def save_ig(trainer: Trainer, path: Path) -> None:
