@@ -7,8 +7,6 @@ Everything is laid out in millimetres of paper, so a figure printed at 100 % rea
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -19,6 +17,7 @@ from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
 from ecg12.preprocess import resample
 from ecg12.readers import read_recording
+from ecg12.writers import atomic_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,13 +122,8 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     out = Path(path)
     fmt = _output_format(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fig.savefig(fh, format=fmt, dpi=PNG_DPI if fmt == "png" else "figure")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(out) as fh:
+        fig.savefig(fh, format=fmt, dpi=PNG_DPI if fmt == "png" else "figure")
     return out
 
 

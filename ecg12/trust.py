@@ -31,9 +31,9 @@ GRADES = ("good", "fair", "poor")
 CALIBRATION_FS = 500.0
 
 
-def amplitude(x: np.ndarray) -> np.ndarray:
-    """p99 - p1 along time (axis 0), the amplitude used throughout ecg12's fidelity figures."""
-    p1, p99 = np.percentile(x, [1, 99], axis=0)
+def amplitude(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """p99 - p1 along the time ``axis``: the amplitude used throughout ecg12's fidelity figures."""
+    p1, p99 = np.percentile(x, [1, 99], axis=axis)
     return p99 - p1
 
 

@@ -10,12 +10,14 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "write_record"]
+__all__ = ["FORMATS", "atomic_file", "write_record", "write_text"]
 
 #: Output format -> file suffixes it writes (the data file before the WFDB header that names it).
 FORMATS: dict[str, tuple[str, ...]] = {"wfdb": (".dat", ".hea"), "csv": (".csv",), "npz": (".npz",)}
@@ -141,14 +143,25 @@ def _write_csv(p_signal: np.ndarray, fs: float, sig_name: list[str], stem: Path)
     )
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write a small text file atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """A binary file that appears at ``path`` only once written in full.
+
+    It is written as a temporary file in the same folder and renamed into place; on any error
+    the temporary file is removed and whatever ``path`` held before stays as it was.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            yield f
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a small text file (UTF-8) atomically."""
+    with atomic_file(path) as f:
+        f.write(text.encode("utf-8"))
     return path

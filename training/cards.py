@@ -7,11 +7,11 @@ without the deep-learning stack.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 from ecg12.registry import file_sha256 as sha256
+from ecg12.writers import write_text
 
 __all__ = ["REGISTRY", "git_commit", "register", "sha256"]
 
@@ -37,6 +37,4 @@ def register(name: str, card: dict, registry: Path = REGISTRY, default: bool = F
     data["models"][name] = card
     if default:
         data["default"] = name
-    tmp = registry.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, registry)
+    write_text(registry, json.dumps(data, indent=2) + "\n")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, derive_limb_leads, to_standard_order
 from ecg12.preprocess import PreprocessSpec, preprocess
+from ecg12.writers import atomic_file
 
 TRAIN_FOLDS = (1, 2, 3, 4, 5, 6, 7, 8)
 VALID_FOLD = 9
@@ -104,18 +105,17 @@ class Cache:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
         # First differences of µV compress ~30 % better than the samples themselves, which keeps
         # folds 1-9 small enough to carry to a lent GPU machine.
         delta = np.diff(self.signals, axis=1, prepend=np.int16(0)).astype(np.int16)
-        np.savez_compressed(
-            tmp,
-            delta=delta,
-            ecg_id=self.ecg_id,
-            fold=self.fold,
-            spec=json.dumps(self.spec.to_dict()),
-        )
-        os.replace(tmp, path)
+        with atomic_file(path) as f:
+            np.savez_compressed(
+                f,
+                delta=delta,
+                ecg_id=self.ecg_id,
+                fold=self.fold,
+                spec=json.dumps(self.spec.to_dict()),
+            )
 
     @classmethod
     def load(cls, path: Path) -> Cache:

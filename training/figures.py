@@ -20,10 +20,11 @@ import numpy as np
 import ecg12
 from ecg12.leads import lead_index
 from ecg12.plot import plot_12lead
+from ecg12.trust import amplitude
 from training import delineation
 from training.data import TEST_FOLD, VALID_FOLD
 from training.evaluate import FS, figure_name, fold_records, reconstruct_fold
-from training.metrics import EVAL_BAND, agreement, amplitude, eval_band, score
+from training.metrics import EVAL_BAND, agreement, eval_band, score
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -126,7 +127,7 @@ def draw(model_name: str, ptbxl: Path, outdir: Path, fold: int = VALID_FOLD,
         paths.append(_printout(real[i], rec[i], title, outdir / figure_name(model_name, kind)))
     title = (f"{model_name}: amplitude per record, PTB-XL fold {fold} "
              f"({len(out.ecg_ids)} records, band-passed {band})")
-    paths.append(_scatter(amplitude(real), amplitude(rec), title,
+    paths.append(_scatter(amplitude(real, axis=1), amplitude(rec, axis=1), title,
                           outdir / figure_name(model_name, "amplitude")))
     beats = delineation.measure_fold(out.real, out.rec, FS)
     r = delineation.MEASURES.index("r_mv")

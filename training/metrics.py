@@ -12,6 +12,7 @@ import numpy as np
 
 from ecg12.leads import LEAD_NAMES
 from ecg12.preprocess import bandpass
+from ecg12.trust import amplitude
 
 EVAL_BAND = (0.5, 40.0)
 RECONSTRUCTED = LEAD_NAMES[1:]
@@ -29,12 +30,6 @@ def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = b - b.mean(axis=1, keepdims=True)
     den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
     return np.where(den > 0, (a * b).sum(axis=1) / np.maximum(den, 1e-12), np.nan)
-
-
-def amplitude(x: np.ndarray) -> np.ndarray:
-    """p99 - p1 per record and lead: (records, samples, leads) -> (records, leads)."""
-    p1, p99 = np.percentile(x, [1, 99], axis=1)
-    return p99 - p1
 
 
 def agreement(real: np.ndarray, rec: np.ndarray) -> dict[str, float]:
@@ -59,7 +54,7 @@ def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:
     r = pearson_rows(real, rec)
     mae = np.abs(real - rec).mean(axis=1)
     rmse = np.sqrt(((real - rec) ** 2).mean(axis=1))
-    amp_real, amp_rec = amplitude(real), amplitude(rec)
+    amp_real, amp_rec = amplitude(real, axis=1), amplitude(rec, axis=1)
     per_lead = {}
     for i, name in enumerate(LEAD_NAMES):
         if name == "I":

@@ -24,9 +24,7 @@ import argparse
 import csv
 import io
 import math
-import os
 import re
-import secrets
 import sys
 import time
 import zlib
@@ -40,6 +38,7 @@ from ecg12.inference import finish
 from ecg12.pipeline import to_rate
 from ecg12.plot import plot_12lead
 from ecg12.preprocess import PreprocessSpec, preprocess
+from ecg12.writers import atomic_file
 from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord
 from training.evaluate import FS, fold_records, reconstruct_fold
 from training.metrics import eval_band
@@ -51,11 +50,20 @@ LEAD_I_TOLERANCE_MV = 1e-3
 #: Words that would give answers away if any reached the packet (checked case-insensitively).
 GIVEAWAYS = ("real", "generated", "reconstructed", "synthetic", "ecg_id", "ptb", "ecg12")
 #: Neutral PDF metadata; None drops matplotlib's Creator/Producer/date entries.
-PDF_METADATA = {"Title": "ECG review packet", "Author": "Study coordinator",
-                "Subject": "Twelve-lead ECGs for review", "Keywords": "ECG",
-                "Creator": None, "Producer": None, "CreationDate": None}
-SHEET_NOTE = ("# ECG review answer sheet. For every case in the packet write real or generated "
-              "in the answer column.", "# Judge each page on its own; leave no case blank.")
+PDF_METADATA = {
+    "Title": "ECG review packet",
+    "Author": "Study coordinator",
+    "Subject": "Twelve-lead ECGs for review",
+    "Keywords": "ECG",
+    "Creator": None,
+    "Producer": None,
+    "CreationDate": None,
+}
+SHEET_NOTE = (
+    "# ECG review answer sheet. For every case in the packet write real or generated "
+    "in the answer column.",
+    "# Judge each page on its own; leave no case blank.",
+)
 Z95 = 1.959963984540054
 
 
@@ -79,21 +87,24 @@ def as_if_predicted(real: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return to_rate(finish(conditioned, conditioned[:, 0], spec), spec.fs, FS)
 
 
-def blinded_pair(real: np.ndarray, rec: np.ndarray, spec: PreprocessSpec
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def blinded_pair(
+    real: np.ndarray, rec: np.ndarray, spec: PreprocessSpec
+) -> tuple[np.ndarray, np.ndarray]:
     """The real and generated ECG of one record, processed alike, as the packet shows them."""
     shown = eval_band(np.stack([as_if_predicted(real, spec), rec]), FS)
     if shown[0].shape != shown[1].shape:
         raise RuntimeError(f"real {shown[0].shape} and generated {shown[1].shape} differ in length")
     gap = float(np.max(np.abs(shown[0, :, 0] - shown[1, :, 0])))
     if not gap < LEAD_I_TOLERANCE_MV:
-        raise RuntimeError(f"real and generated Lead I differ by up to {gap:.3g} mV; the pages "
-                           "would not be blind")
+        raise RuntimeError(
+            f"real and generated Lead I differ by up to {gap:.3g} mV; the pages would not be blind"
+        )
     return shown[0], shown[1]
 
 
-def draw_pairs(model: ecg12.Model, records: list[PtbxlRecord], n: int, seed: int
-               ) -> tuple[list[int], list[tuple[np.ndarray, np.ndarray]], list[dict]]:
+def draw_pairs(
+    model: ecg12.Model, records: list[PtbxlRecord], n: int, seed: int
+) -> tuple[list[int], list[tuple[np.ndarray, np.ndarray]], list[dict]]:
     """The first ``n`` records in a seeded random order that the API accepts, as blinded pairs.
 
     Returns their ecg_ids, (real, generated) pairs and the records the API refused on the way.
@@ -110,7 +121,7 @@ def draw_pairs(model: ecg12.Model, records: list[PtbxlRecord], n: int, seed: int
         if pos >= len(order):
             raise ValueError(f"only {len(ids)} of the fold's records were usable, {n} asked for")
         # A few spare records per call, so one refused input does not cost a call of its own.
-        part = order[pos:pos + n - len(ids) + 4]
+        part = order[pos : pos + n - len(ids) + 4]
         pos += len(part)
         out = reconstruct_fold(model, part)
         refused += out.refused
@@ -121,11 +132,15 @@ def draw_pairs(model: ecg12.Model, records: list[PtbxlRecord], n: int, seed: int
     return ids, pairs, refused
 
 
-def shuffle_cases(ids: list[int], pairs: list[tuple[np.ndarray, np.ndarray]], seed: int
-                  ) -> list[Case]:
+def shuffle_cases(
+    ids: list[int], pairs: list[tuple[np.ndarray, np.ndarray]], seed: int
+) -> list[Case]:
     """Both ECGs of every record in one seeded random order, numbered from 1."""
-    items = [(i, truth, sig) for i, pair in zip(ids, pairs, strict=True)
-             for truth, sig in zip(ANSWERS, pair, strict=True)]
+    items = [
+        (i, truth, sig)
+        for i, pair in zip(ids, pairs, strict=True)
+        for truth, sig in zip(ANSWERS, pair, strict=True)
+    ]
     # A generator of its own: the page order must not depend on how many records were refused.
     order = np.random.default_rng([seed, 1]).permutation(len(items))
     return [Case(k + 1, *items[j]) for k, j in enumerate(order)]
@@ -170,13 +185,19 @@ def inspect_packet(data: bytes) -> PacketView:
             streams.append(m.group(1))
     pages = []
     for body in streams:
-        texts = [b"".join(_STRING.findall(arr or one)).decode("latin-1")
-                 for arr, one in _TEXT_OP.findall(body)]
+        texts = [
+            b"".join(_STRING.findall(arr or one)).decode("latin-1")
+            for arr, one in _TEXT_OP.findall(body)
+        ]
         if texts:  # matplotlib writes one content stream per page, in page order
             pages.append(texts)
     sizes = [" ".join(m.group(1).decode().split()) for m in _MEDIABOX.finditer(data)]
-    return PacketView(_STREAM.sub(b"stream endstream", data) + b"\n".join(streams), pages,
-                      len(_PAGE.findall(data)), sizes)
+    return PacketView(
+        _STREAM.sub(b"stream endstream", data) + b"\n".join(streams),
+        pages,
+        len(_PAGE.findall(data)),
+        sizes,
+    )
 
 
 def audit_packet(data: bytes, names: list[str]) -> None:
@@ -188,8 +209,11 @@ def audit_packet(data: bytes, names: list[str]) -> None:
     # Drawn text is kerned into pieces in the page streams; search it joined up as well.
     drawn = "\n".join(t for page in view.page_texts for t in page).encode("latin-1")
     text = (view.searchable + b"\n" + drawn).lower()
-    problems = [f"{word!r} appears in the PDF" for word in (*GIVEAWAYS, *names)
-                if word.lower().encode() in text]
+    problems = [
+        f"{word!r} appears in the PDF"
+        for word in (*GIVEAWAYS, *names)
+        if word.lower().encode() in text
+    ]
     titles = [f"Case {k}" for k in range(1, view.page_count + 1)]
     if len(view.page_texts) != view.page_count or len(set(view.page_sizes)) != 1:
         problems.append("pages differ in size or could not all be read back")
@@ -205,12 +229,8 @@ def audit_packet(data: bytes, names: list[str]) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def _csv_text(rows: list[list[object]], notes: tuple[str, ...] = ()) -> bytes:
@@ -220,9 +240,17 @@ def _csv_text(rows: list[list[object]], notes: tuple[str, ...] = ()) -> bytes:
     return buf.getvalue().encode()
 
 
-def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | None = None,
-              seed: int = 0, registry: Path | None = None, allow_test_fold: bool = False
-              ) -> tuple[list[Case], list[dict]]:
+def build_kit(
+    ptbxl: Path,
+    folds: list[int],
+    n: int,
+    out: Path,
+    *,
+    model: str | None = None,
+    seed: int = 0,
+    registry: Path | None = None,
+    allow_test_fold: bool = False,
+) -> tuple[list[Case], list[dict]]:
     """Write packet.pdf, answer-sheet.csv and key.csv for ``n`` records into ``out``.
 
     Returns the cases and the records the API refused (the draw moved on to the next ones).
@@ -231,8 +259,11 @@ def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | 
     existing = [str(p) for p in paths if p.exists()]
     if existing:  # packets already handed out must keep matching their key
         raise FileExistsError(f"a kit is already there ({', '.join(existing)}); pick a new --out")
-    records = [r for fold in sorted(set(folds))
-               for r in fold_records(ptbxl, fold, allow_test_fold=allow_test_fold)]
+    records = [
+        r
+        for fold in sorted(set(folds))
+        for r in fold_records(ptbxl, fold, allow_test_fold=allow_test_fold)
+    ]
     loaded = ecg12.load(model, device="cpu", registry=ecg12.load_registry(registry))
     ids, pairs, refused = draw_pairs(loaded, records, n, seed)
     cases = shuffle_cases(ids, pairs, seed)
@@ -244,8 +275,9 @@ def build_kit(ptbxl: Path, folds: list[int], n: int, out: Path, *, model: str | 
     key += [[c.number, c.ecg_id, c.truth, card.name, card.version] for c in cases]
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(paths[0], packet)
-    _write_atomic(paths[1], _csv_text([["case", "answer"]] + [[c.number, ""] for c in cases],
-                                      SHEET_NOTE))
+    _write_atomic(
+        paths[1], _csv_text([["case", "answer"]] + [[c.number, ""] for c in cases], SHEET_NOTE)
+    )
     _write_atomic(paths[2], _csv_text(key))
     return cases, refused
 
@@ -281,8 +313,10 @@ def _table(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, st
     missing = [c for c in columns if c not in header]
     if missing:
         raise SheetError(f"{path}:{line}: header lacks column(s) {', '.join(missing)}")
-    return [(n, {c: cells[header.index(c)] if header.index(c) < len(cells) else ""
-                 for c in columns}) for n, cells in rows[1:]]
+    return [
+        (n, {c: cells[header.index(c)] if header.index(c) < len(cells) else "" for c in columns})
+        for n, cells in rows[1:]
+    ]
 
 
 def _case_number(path: Path, line: int, cell: str) -> int:
@@ -316,8 +350,9 @@ def read_sheet(path: Path, key: dict[int, str]) -> dict[int, str]:
         if not answer:
             raise SheetError(f"{path}:{line}: case {case} has no answer")
         if answer not in ANSWERS:
-            raise SheetError(f"{path}:{line}: case {case}: answer {row['answer']!r} is not "
-                             "'real' or 'generated'")
+            raise SheetError(
+                f"{path}:{line}: case {case}: answer {row['answer']!r} is not 'real' or 'generated'"
+            )
         answers[case] = answer
     missing = sorted(set(key) - set(answers))
     if missing:
@@ -359,13 +394,25 @@ def score_sheets(key: dict[int, str], sheets: dict[str, dict[int, str]]) -> list
     generated = [c for c, truth in key.items() if truth == "generated"]
     scores = []
     for reader, answers in sheets.items():
-        scores.append(ReaderScore(
-            reader, len(key), sum(answers[c] == truth for c, truth in key.items()),
-            len(generated), sum(answers[c] == "generated" for c in generated)))
+        scores.append(
+            ReaderScore(
+                reader,
+                len(key),
+                sum(answers[c] == truth for c, truth in key.items()),
+                len(generated),
+                sum(answers[c] == "generated" for c in generated),
+            )
+        )
     if len(scores) > 1:
-        scores.append(ReaderScore("pooled", *(sum(getattr(s, f) for s in scores)
-                                              for f in ("cases", "correct", "generated",
-                                                        "spotted"))))
+        scores.append(
+            ReaderScore(
+                "pooled",
+                *(
+                    sum(getattr(s, f) for s in scores)
+                    for f in ("cases", "correct", "generated", "spotted")
+                ),
+            )
+        )
     return scores
 
 
@@ -378,16 +425,24 @@ def format_scores(scores: list[ReaderScore]) -> str:
     """A plain-text table of accuracy and sensitivity with their 95 % Wilson intervals."""
     width = max(len(s.reader) for s in scores)
     lines = [f"{'reader':<{width}}  cases  accuracy (95 % CI)     generated spotted (95 % CI)"]
-    lines += [f"{s.reader:<{width}}  {s.cases:5d}  {_pct(s.correct, s.cases):<21}  "
-              f"{_pct(s.spotted, s.generated)}" for s in scores]
-    lines += ["", "50 % accuracy: real and generated ECGs indistinguishable. An interval that",
-              "contains 50 % gives no evidence that the reader could tell them apart."]
+    lines += [
+        f"{s.reader:<{width}}  {s.cases:5d}  {_pct(s.correct, s.cases):<21}  "
+        f"{_pct(s.spotted, s.generated)}"
+        for s in scores
+    ]
+    lines += [
+        "",
+        "50 % accuracy: real and generated ECGs indistinguishable. An interval that",
+        "contains 50 % gives no evidence that the reader could tell them apart.",
+    ]
     return "\n".join(lines)
 
 
 def score_main(argv: list[str]) -> None:
-    p = argparse.ArgumentParser(prog="python -m training.review_kit score",
-                                description="Score filled-in answer sheets against a kit's key.")
+    p = argparse.ArgumentParser(
+        prog="python -m training.review_kit score",
+        description="Score filled-in answer sheets against a kit's key.",
+    )
     p.add_argument("--key", type=Path, required=True, help="key.csv of the kit")
     p.add_argument("sheets", type=Path, nargs="+", help="one filled-in answer sheet per reader")
     args = p.parse_args(argv)
@@ -404,13 +459,24 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["score"]:
         score_main(argv[1:])
         return
-    p = argparse.ArgumentParser(prog="python -m training.review_kit", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m training.review_kit",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
-    p.add_argument("--fold", type=int, action="append",
-                   help=f"fold to draw from (repeatable; default {VALID_FOLD})")
-    p.add_argument("--i-know-this-is-the-test-fold", dest="test_fold", action="store_true",
-                   help=f"allow fold {TEST_FOLD}")
+    p.add_argument(
+        "--fold",
+        type=int,
+        action="append",
+        help=f"fold to draw from (repeatable; default {VALID_FOLD})",
+    )
+    p.add_argument(
+        "--i-know-this-is-the-test-fold",
+        dest="test_fold",
+        action="store_true",
+        help=f"allow fold {TEST_FOLD}",
+    )
     p.add_argument("-n", type=int, default=50, help="records; the packet has twice as many pages")
     p.add_argument("--model", default=None, help="model name (default: the registry's default)")
     p.add_argument("--registry", type=Path, default=None, help="registry.json (default: package's)")
@@ -424,17 +490,26 @@ def main(argv: list[str] | None = None) -> None:
         p.error("-n must be at least 1")
     t0 = time.perf_counter()
     try:
-        cases, refused = build_kit(args.ptbxl, folds, args.n, args.out, model=args.model,
-                                   seed=args.seed, registry=args.registry,
-                                   allow_test_fold=args.test_fold)
+        cases, refused = build_kit(
+            args.ptbxl,
+            folds,
+            args.n,
+            args.out,
+            model=args.model,
+            seed=args.seed,
+            registry=args.registry,
+            allow_test_fold=args.test_fold,
+        )
     except (FileExistsError, ValueError, ecg12.ModelError) as exc:
         p.exit(1, f"error: {exc}\n")
     for r in refused:
         print(f"skipped ecg_id {r['ecg_id']}: {r['error']}", file=sys.stderr)
     size = (args.out / PACKET).stat().st_size
-    print(f"wrote {args.out / PACKET} ({len(cases)} pages, {size / 1e6:.1f} MB) and "
-          f"{args.out / SHEET} for the readers; {args.out / KEY} is the answer key: keep it from "
-          f"them ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"wrote {args.out / PACKET} ({len(cases)} pages, {size / 1e6:.1f} MB) and "
+        f"{args.out / SHEET} for the readers; {args.out / KEY} is the answer key: keep it from "
+        f"them ({time.perf_counter() - t0:.0f} s)"
+    )
 
 
 if __name__ == "__main__":
