@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ecg12.errors import InputError
+from ecg12.cli.errors import user_errors
 from ecg12.quality import check_lead
 from ecg12.readers import Recording, read_recording, select_lead
 
@@ -24,14 +24,11 @@ MIN_SECONDS = 1.0
 def command(input_path: Path, lead: str | None, fs: float | None) -> None:
     """Show the format, rate, channels and Lead I quality of INPUT."""
     console = Console(highlight=False)
-    try:
+    with user_errors():
         rec = read_recording(input_path, fs=fs)
         console.print(_recording_table(rec))
         x, name = select_lead(rec, lead)
         report = check_lead(x, rec.fs, rec.source, min_samples=round(MIN_SECONDS * rec.fs))
-    except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
 
     quality = Table(title="Lead quality", show_header=False, title_justify="left")
     quality.add_row("channel", Text(name))

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 from rich.console import Console
 from rich.table import Table
 
-from ecg12.errors import Ecg12Error
+from ecg12.cli.errors import user_errors
 from ecg12.registry import ModelCard, Registry, load_registry, model_path, model_status
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn an ecg12 error into one ``error: ...`` line on stderr and exit status 1."""
-    try:
-        yield
-    except Ecg12Error as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
 
 
 def _fold9(card: ModelCard, key: str) -> str:
@@ -58,7 +44,7 @@ def command(ctx: click.Context) -> None:
     """List the models and where each one is (bundled, cached or remote)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _user_errors():
+    with user_errors():
         registry = load_registry()
     Console().print(_table(registry))
 
@@ -67,7 +53,7 @@ def command(ctx: click.Context) -> None:
 @click.argument("name")
 def fetch(name: str) -> None:
     """Download and verify model NAME (or `all`) for offline use; print each file's path."""
-    with _user_errors():
+    with user_errors():
         registry = load_registry()
         cards = list(registry.cards.values()) if name == "all" else [registry.card(name)]
         for card in cards:

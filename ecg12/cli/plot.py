@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ecg12.errors import Ecg12Error
+from ecg12.cli.errors import fail, user_errors
 from ecg12.plot import FORMATS, plot_12lead, read_12lead
 
 
@@ -44,12 +44,10 @@ def command(
     title: str | None,
 ) -> None:
     """Plot RECORD (a 12-lead WFDB record: ours, PTB-XL, CinC, PTB...) at 25 mm/s, 10 mm/mV."""
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
     if output.exists() and not overwrite:
-        err.print(f"error: {output} exists; pass --overwrite to replace it", markup=False)
-        raise SystemExit(1)
+        fail(f"{output} exists; pass --overwrite to replace it")
     name = record.stem
-    try:
+    with user_errors(ValueError, OSError):
         signal, fs = read_12lead(record)
         compare, compare_fs = read_12lead(reference) if reference else (None, None)
         plot_12lead(
@@ -62,7 +60,4 @@ def command(
             title=title or name,
             labels=(name, reference.stem if reference else ""),
         )
-    except (Ecg12Error, ValueError, OSError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise SystemExit(1) from None
     Console(soft_wrap=True, highlight=False).print(f"wrote {output}", markup=False)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ecg12.cli.errors import fail, user_errors
 from ecg12.errors import Ecg12Error
 from ecg12.model import DEVICES, load
 from ecg12.result import Reconstruction
@@ -95,13 +96,9 @@ def command(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     files = expand_inputs(inputs)
     if not files:
-        err.print("error: no input files found", markup=False)
-        raise SystemExit(1)
-    try:
+        fail("no input files found")
+    with user_errors():
         model = load(model_name, device=device)
-    except Ecg12Error as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise SystemExit(1) from None
     if model.device_note:
         out.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
