@@ -35,6 +35,14 @@ def providers(device: str) -> tuple[list[str], str | None]:
     if device == "cpu" or not has_cuda:
         note = "no CUDA provider in onnxruntime; running on the CPU" if device == "auto" else None
         return ["CPUExecutionProvider"], note
+    # onnxruntime-gpu finds CUDA and cuDNN installed from pip (nvidia-* wheels) only once they
+    # are preloaded; a system-wide CUDA needs nothing, and older onnxruntimes lack the call.
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:
+        try:
+            preload()
+        except OSError:  # not found there: the session below says what is missing
+            pass
     return ["CUDAExecutionProvider", "CPUExecutionProvider"], None
 
 
@@ -53,6 +61,12 @@ class Model:
         self.spec = card.preprocessing
         self.path = path
         self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
+        if device == "cuda" and self.device != "cuda":
+            # onnxruntime falls back to the CPU with only a log line when CUDA fails to start.
+            raise ModelError(
+                f"{path}: CUDA was requested but onnxruntime could not start its CUDA provider "
+                "(CUDA or cuDNN libraries missing?); use --device cpu or auto"
+            )
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
         if inputs != ["lead_i"] or outputs != ["leads"]:

@@ -1,6 +1,7 @@
 """Speed and memory of the shipped model on this machine; prints measured numbers.
 
     python tests/benchmark_speed.py            # add --no-tf to skip the TensorFlow comparison
+    python tests/benchmark_speed.py --device cuda --no-tf   # onnxruntime-gpu: also CPU vs CUDA
 
 Targets (2-core machine): a 10 s record in < 100 ms warm, a cold `ecg12 reconstruct` of one
 file in < 2 s, >= 20 ten-second records/s in batch, peak memory < 500 MB. Not a test: timings
@@ -51,14 +52,14 @@ def batch_rate(model, n: int = 200) -> float:
     return n / (time.perf_counter() - t)
 
 
-def cold_cli(repeats: int = 3) -> tuple[float, float]:
+def cold_cli(device: str, repeats: int = 3) -> tuple[float, float]:
     """Median wall time and peak RSS (MB) of a fresh `ecg12 reconstruct` process."""
     times, peak = [], 0.0
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as out:
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "ecg12", "reconstruct", str(EXAMPLE), "-o",
-                            out, "-q"], check=True)
+                            out, "-q", "--device", device], check=True)
             times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return statistics.median(times), peak
@@ -91,24 +92,48 @@ def tensorflow_ratio(model, repeats: int = 20) -> tuple[float, float] | None:
     return ort_s, tf_s
 
 
+def window_rate(model, batch: int = 256, repeats: int = 20) -> float:
+    """Raw network throughput in windows/s at one batch size."""
+    windows = np.random.default_rng(0).normal(size=(batch, model.spec.window)).astype(np.float32)
+    model.predict(windows)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        model.predict(windows)
+    return batch * repeats / (time.perf_counter() - t)
+
+
+def cuda_vs_cpu(model) -> float:
+    """Largest difference (mV) between the CUDA and the CPU reconstruction of one record."""
+    import ecg12
+
+    cpu = ecg12.load(model.card.name, device="cpu")
+    x = ten_seconds()[0]
+    return float(np.abs(model.reconstruct(x, fs=500.0).p_signal
+                        - cpu.reconstruct(x, fs=500.0).p_signal).max())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-tf", action="store_true")
     args = parser.parse_args()
     import ecg12
 
-    cold, peak = cold_cli()
-    model = ecg12.load(args.model, device="cpu")
+    cold, peak = cold_cli(args.device)
+    model = ecg12.load(args.model, device=args.device)
     size = model.card.size_bytes / 2**20
     print(f"model {model.card.name} {model.card.version} ({size:.1f} MiB), "
-          f"{os.cpu_count()} CPU cores, onnxruntime CPU")
+          f"{os.cpu_count()} CPU cores, onnxruntime {model.session.get_providers()[0]}")
+    if args.device == "cuda":
+        print(f"largest CUDA - CPU difference, one 10 s record: {cuda_vs_cpu(model):.2e} mV")
     print(f"cold `ecg12 reconstruct` of one 30 s file: {cold:.2f} s (target < 2 s)")
     print(f"peak memory of that process:               {peak:.0f} MB (target < 500 MB)")
     print(f"warm, one 10 s record:                     {warm_latency(model) * 1000:.0f} ms "
           "(target < 100 ms)")
     print(f"batch of 200 ten-second records:           {batch_rate(model):.1f} records/s "
           "(target >= 20)")
+    print(f"network only, batches of 256 windows:      {window_rate(model):,.0f} windows/s")
     if not args.no_tf and (ratio := tensorflow_ratio(model)):
         ort_s, tf_s = ratio
         print(f"network only, 9 windows (one 10 s record): onnxruntime {ort_s * 1000:.0f} ms, "

@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 
 from training import ekgan  # noqa: E402
 from training.data import DEFAULT_SPEC, VALID_FOLD, Cache, build_cache  # noqa: E402
-from training.export import load_ig, to_onnx  # noqa: E402
+from training.export import load_generator, to_onnx  # noqa: E402
 from training.train import Config, Trainer, run  # noqa: E402
 
 # TensorFlow 2.21's tensors predate numpy 2's ``__array__(copy=...)``; thousands of these per run.
@@ -61,6 +61,24 @@ def test_networks_have_the_paper_sizes(
     assert [tuple(o.shape) for o in net.outputs] == outputs
 
 
+def test_context_blocks_sit_between_encoder_and_decoder() -> None:
+    """Each block adds self-attention over the latent's 16 steps (~2.1 M parameters); the
+    returned latent is still the encoder's, so EKGAN's latent loss means what it meant."""
+    net = ekgan.inference_generator(WINDOW, context=2)
+    assert net.count_params() == 16_739_585
+    assert [tuple(o.shape) for o in net.outputs] == [(None, 16, 512, 1), (None, 1, 16, 1024)]
+    assert net.outputs[1] is net.get_layer("ig_enc4_act").output
+    wide = ekgan.inference_generator(2048, context=1)  # any width: attention has no fixed length
+    assert [tuple(o.shape) for o in wide.outputs] == [(None, 16, 2048, 1), (None, 1, 64, 1024)]
+
+
+def test_config_window_sets_the_stride_and_keeps_the_rest() -> None:
+    assert Config().spec(DEFAULT_SPEC) is DEFAULT_SPEC
+    wide = Config(window=2048).spec(DEFAULT_SPEC)
+    assert (wide.window, wide.stride) == (2048, 1024)
+    assert replace(wide, window=512, stride=256) == DEFAULT_SPEC
+
+
 def test_image_layout_round_trip() -> None:
     """Leads in rows 2-13 with two zero rows either side; IG's input repeats Lead I there."""
     leads = np.random.default_rng(0).standard_normal((2, 32, 12)).astype(np.float32)
@@ -80,13 +98,29 @@ def test_image_layout_round_trip() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("model", "amp_weight"), [("ekgan", 0.0), ("l1", 0.5)])
-def test_updates_fit_a_fixed_batch(model: str, amp_weight: float, cache: Cache) -> None:
+@pytest.mark.parametrize(
+    ("model", "amp_weight", "extra"),
+    [
+        ("ekgan", 0.0, {}),
+        ("l1", 0.5, {}),
+        ("l1", 0.0, {"context": 1}),
+        ("l1", 0.0, {"mixed_precision": True}),
+    ],
+    ids=["ekgan", "l1-amp", "l1-context", "l1-bfloat16"],
+)
+def test_updates_fit_a_fixed_batch(
+    model: str, amp_weight: float, extra: dict, cache: Cache
+) -> None:
     """Repeated updates on four real windows drive IG's L1 down; "l1" leaves LG and D alone."""
     windows = cache.leads_mv(cache.select((2, 3)))[:, 100 : 100 + SMALL]
     assert windows.shape == (4, SMALL, 12)
-    cfg = Config(model=model, batch_size=4, amp_weight=amp_weight)
+    cfg = Config(model=model, batch_size=4, amp_weight=amp_weight, **extra)
     trainer = Trainer(cfg, steps_per_epoch=100, width=SMALL)
+    if extra.get("mixed_precision"):
+        # bfloat16 arithmetic, float32 weights and a float32 ECG out
+        assert trainer.ig.get_layer("ig_enc1").compute_dtype == "bfloat16"
+        assert {v.dtype for v in trainer.ig.weights} == {"float32"}
+        assert trainer.predict(windows[:, :, 0]).dtype == np.float32
     before = [numpy_weights(net) for net in trainer.nets]
     history = [trainer.train_batch(windows) for _ in range(10)]
     trainer.sync()
@@ -108,6 +142,7 @@ def test_updates_fit_a_fixed_batch(model: str, amp_weight: float, cache: Cache) 
         assert set(last) == IG_METRICS | {"lg_l1", "d_loss"}
         assert float(history[-1]["lg_l1"]) < float(history[0]["lg_l1"])
         assert changed == [True, True, True]
+    keras.mixed_precision.set_global_policy("float32")
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +208,11 @@ def test_resumed_run_equals_uninterrupted_run(runs: dict) -> None:
 
 @pytest.mark.slow
 def test_best_weights_load_for_export(runs: dict) -> None:
-    """``best_ig.npz`` holds IG's weights in the order :func:`training.export.load_ig` reads."""
+    """``best_ig.npz`` holds IG's weights in the order that
+    :func:`training.export.load_generator` reads."""
     meta = runs["meta"][0]
     expected = runs["after_one"] if meta["best"]["epoch"] == 1 else runs["last"][0]
-    ig = load_ig(runs["dirs"][0] / "best_ig.npz", SMALL)
+    ig = load_generator(runs["dirs"][0] / "best_ig.npz", {"model": "ekgan"}, SMALL)
     for i, v in enumerate(ig.weights):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(v), expected[f"ig/w{i}"], atol=1e-7)
 
@@ -235,3 +271,19 @@ def test_onnx_export_matches_keras(random_ig: keras.Model, fp16: bool, tmp_path:
             assert np.sqrt(np.mean((got - ref) ** 2) / np.mean(ref**2)) < 3e-3
         else:
             assert err < 1e-4 and err < 1e-5 * scale  # measured ~3e-7 of the peak
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:In the future `np.object`:FutureWarning")
+def test_onnx_export_of_context_blocks_matches_keras(tmp_path: Path) -> None:
+    """Self-attention and layer norm survive the export (onnxruntime has no Erfc, so the
+    blocks use ReLU rather than GELU)."""
+    keras.utils.set_random_seed(1)
+    ig = ekgan.inference_generator(SMALL, context=1)
+    session = ort.InferenceSession(
+        str(to_onnx(ig, tmp_path / "ctx.onnx", SMALL)), providers=["CPUExecutionProvider"]
+    )
+    x = np.random.default_rng(2).standard_normal((2, SMALL)).astype(np.float32)
+    ref = keras.ops.convert_to_numpy(ekgan.contract_model(ig, SMALL)(x, training=False))
+    got = session.run(None, {"lead_i": x})[0]
+    assert np.abs(got - ref).max() < 1e-5 * max(np.abs(ref).max(), 1e-3)

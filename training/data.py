@@ -150,13 +150,17 @@ def build_cache(
 
 
 def random_crops(
-    cache: Cache, idx: np.ndarray, crops_per_record: int, rng: np.random.Generator
+    cache: Cache,
+    idx: np.ndarray,
+    crops_per_record: int,
+    rng: np.random.Generator,
+    window: int | None = None,
 ) -> np.ndarray:
     """One epoch of training windows: ``crops_per_record`` random crops of each record, shuffled.
 
-    Returns (windows, window, 12) float32 mV.
+    Returns (windows, window, 12) float32 mV; ``window`` defaults to the cache's.
     """
-    window = cache.spec.window
+    window = window or cache.spec.window
     rec = np.repeat(idx, crops_per_record)
     rng.shuffle(rec)
     start = rng.integers(0, cache.signals.shape[1] - window + 1, size=len(rec))

@@ -49,17 +49,50 @@ def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras
         x = layers.ReLU(name=f"{prefix}_dec{i}_act")(x)
         if skips:
             x = layers.Concatenate(name=f"{prefix}_skip{i}")([x, stages[-2 - i]])
+    # float32 even under a mixed-precision policy: the output is the ECG in mV.
     return layers.Conv2DTranspose(
-        1, KERNEL, ENC_STRIDES[0], padding="same", kernel_initializer=_init(), name=f"{prefix}_out"
+        1,
+        KERNEL,
+        ENC_STRIDES[0],
+        padding="same",
+        kernel_initializer=_init(),
+        dtype="float32",
+        name=f"{prefix}_out",
     )(x)
 
 
-def inference_generator(width: int = 512) -> keras.Model:
-    """IG: Lead I image -> (12-lead image, latent). A U-Net with skip connections."""
+def _context_block(x: keras.KerasTensor, i: int, heads: int = 4, key_dim: int = 64):
+    """Self-attention across the latent's time steps, then a small feed-forward layer.
+
+    The paper's encoder sees only ~94 samples (0.38 s at 250 Hz) at its deepest stage, less than
+    one beat; a patient's precordial amplitudes are a property of the whole window. Residual,
+    so a block that learns nothing leaves IG as it was. ``x``: (batch, 1, steps, channels).
+    """
+    channels = x.shape[-1]
+    seq = layers.Reshape((-1, channels), name=f"ig_ctx{i}_seq")(x)
+    h = layers.LayerNormalization(name=f"ig_ctx{i}_ln1")(seq)
+    h = layers.MultiHeadAttention(heads, key_dim, name=f"ig_ctx{i}_att")(h, h)
+    seq = layers.Add(name=f"ig_ctx{i}_add1")([seq, h])
+    h = layers.LayerNormalization(name=f"ig_ctx{i}_ln2")(seq)
+    h = layers.Dense(channels // 2, activation="relu", name=f"ig_ctx{i}_ff1")(h)
+    h = layers.Dense(channels, name=f"ig_ctx{i}_ff2")(h)
+    seq = layers.Add(name=f"ig_ctx{i}_add2")([seq, h])
+    return layers.Reshape((1, -1, channels), name=f"ig_ctx{i}_img")(seq)
+
+
+def inference_generator(width: int = 512, context: int = 0) -> keras.Model:
+    """IG: Lead I image -> (12-lead image, latent). A U-Net with skip connections.
+
+    ``context`` > 0 inserts that many self-attention blocks between encoder and decoder (our
+    extension, not the paper's); the returned latent stays the encoder's, LG's counterpart.
+    """
     inp = keras.Input((ROWS, width, 1), name="lead_i_image")
     stages = _encoder(inp, "ig")
+    latent = stages[-1]
+    for i in range(context):
+        stages[-1] = _context_block(stages[-1], i)
     return keras.Model(
-        inp, [_decoder(stages, "ig", skips=True), stages[-1]], name="inference_generator"
+        inp, [_decoder(stages, "ig", skips=True), latent], name="inference_generator"
     )
 
 
@@ -134,12 +167,19 @@ def image_to_leads(image: keras.KerasTensor) -> keras.KerasTensor:
     return image[:, PAD : ROWS - PAD, :, 0]
 
 
-def contract_model(ig: keras.Model, width: int = 512) -> keras.Model:
-    """Wrap IG in the ecg12 contract: ``lead_i`` (batch, window) -> ``leads`` (batch, 12, window).
+def generate(generator: keras.Model, image: keras.KerasTensor, training: bool = False):
+    """A generator's 12-lead image; generators that also return a latent (IG) return it first."""
+    out = generator(image, training=training)
+    return out[0] if isinstance(out, list | tuple) else out
+
+
+def contract_model(generator: keras.Model, width: int = 512) -> keras.Model:
+    """Wrap a generator in the ecg12 contract: ``lead_i`` (batch, window) -> ``leads``
+    (batch, 12, window).
 
     The 16-row image layout (replication, padding, de-padding) lives inside the exported graph.
     """
     inp = keras.Input((width,), name="lead_i")
-    image, _ = ig(lead_i_to_image(inp), training=False)
+    image = generate(generator, lead_i_to_image(inp))
     out = layers.Identity(name="leads")(image_to_leads(image))
     return keras.Model(inp, out, name="ekgan_contract")

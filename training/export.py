@@ -20,24 +20,28 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from training import ekgan  # noqa: E402
-from training.cards import git_commit, register, sha256  # noqa: E402
+from training import ekgan, recipes  # noqa: E402
+from training.cards import REGISTRY, git_commit, register, sha256  # noqa: E402
+from training.train import Config  # noqa: E402
 
 
-def load_ig(weights: Path, width: int = 512) -> keras.Model:
-    """An inference generator with the weights saved by ``training.train`` (any backend)."""
-    ig = ekgan.inference_generator(width)
+def load_generator(weights: Path, config: dict, width: int) -> keras.Model:
+    """A run's generator (``config``: its meta.json ``config``) with the weights that
+    ``training.train`` saved (any backend, float16 or float32)."""
+    cfg = Config(**config)
+    keras.mixed_precision.set_global_policy("float32")  # exported graphs compute in float32
+    generator = recipes.generator(cfg, width)
     with np.load(weights) as z:
-        for i, v in enumerate(ig.weights):
-            v.assign(z[f"w{i}"])
-    return ig
+        for i, v in enumerate(generator.weights):
+            v.assign(z[f"w{i}"].astype(np.float32))
+    return generator
 
 
-def to_onnx(ig: keras.Model, out: Path, width: int = 512, fp16: bool = False) -> Path:
+def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = False) -> Path:
     """Write the contract model to ``out`` (float16 weights with float32 I/O if ``fp16``)."""
     import onnx
 
-    model = ekgan.contract_model(ig, width)
+    model = ekgan.contract_model(generator, width)
     model(np.zeros((1, width), dtype=np.float32))  # Keras exports only models that have run
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
@@ -74,13 +78,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     p.add_argument("--bundled", action="store_true", help="ships inside the package")
     p.add_argument("--default", action="store_true", help="make it the default model")
-    p.add_argument("--description", default="EKGAN inference generator (Joo et al., MICCAI 2023)")
+    p.add_argument("--description", default=None, help="for `ecg12 models`; default: architecture")
     p.add_argument("--extra", type=Path, default=None, help="JSON merged into the card (metrics)")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        default=REGISTRY,
+        help="registry.json to register in (default: the package's; a bundled --out must sit "
+        "beside it)",
+    )
     args = p.parse_args(argv)
     meta = json.loads(args.meta.read_text())
     spec = meta["spec"]
-    ig = load_ig(args.weights, spec["window"])
-    to_onnx(ig, args.out, spec["window"], args.fp16)
+    generator = load_generator(args.weights, meta["config"], spec["window"])
+    to_onnx(generator, args.out, spec["window"], args.fp16)
     best = {k: v for k, v in meta["best"].items()}
     card = {
         "version": args.version,
@@ -88,11 +99,11 @@ def main(argv: list[str] | None = None) -> None:
         "sha256": sha256(args.out),
         "size_bytes": args.out.stat().st_size,
         "bundled": args.bundled,
-        "description": args.description,
+        "description": args.description or recipes.architecture(Config(**meta["config"])),
         "preprocessing": spec,
         "training": {
-            "architecture": "EKGAN inference generator: 2-D U-Net on a 16 x 512 lead image",
-            "parameters": int(ig.count_params()),
+            "architecture": recipes.architecture(Config(**meta["config"])),
+            "parameters": int(generator.count_params()),
             "weights_dtype": "float16" if args.fp16 else "float32",
             "data": "PTB-XL 1.0.3 (subset of 2,664 records), folds 1-8 train, fold 9 selection",
             "config": meta["config"],
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.extra:
         card["metrics"].update(json.loads(args.extra.read_text()))
-    register(args.name, card, default=args.default)
+    register(args.name, card, registry=args.registry, default=args.default)
     print(
         f"{args.out} ({card['size_bytes'] / 2**20:.1f} MiB, sha256 {card['sha256'][:12]}...) "
         f"registered as {args.name} {args.version}"

@@ -1,5 +1,11 @@
-"""One EKGAN update, written once in Keras' stateless API; only autodiff and compilation are
-backend-specific (TensorFlow on CPUs, JAX on lent GPUs)."""
+"""Training updates written once in Keras' stateless API; only autodiff and compilation are
+backend-specific (TensorFlow on CPUs, JAX on lent GPUs).
+
+A model's update is a *body*: ``body(nets, apply, state, x, y) -> (state, metrics)``, where
+``state[i]`` is ``(trainable values, non-trainable values, optimiser values)`` of ``nets[i]`` and
+``apply(i, opt_state, grads, trainable) -> (trainable, opt_state)`` steps optimiser ``i``.
+Bodies compute gradients with :func:`value_and_grad`. :class:`Stepper` runs any body.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +32,12 @@ class Losses:
     amp: float = 0.0
 
 
-def _bce(logits: Any, target: float) -> Any:
+def bce(logits: Any, target: float) -> Any:
     labels = ops.ones_like(logits) * target
     return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
 
 
-def _value_and_grad(fn: Callable) -> Callable:
+def value_and_grad(fn: Callable) -> Callable:
     """``fn(params, *args) -> (loss, aux)`` => ``f(params, *args) -> ((loss, aux), grads)``."""
     backend = keras.backend.backend()
     if backend == "jax":
@@ -62,8 +68,11 @@ def _compile(fn: Callable) -> Callable:
     return tf.function(fn, reduce_retracing=True)
 
 
+Body = Callable[..., tuple[tuple, dict]]
+
+
 class Stepper:
-    """Runs EKGAN updates on image batches x (Lead I) and y (12-lead).
+    """Runs a model's updates (its body) on image batches x (Lead I) and y (12-lead).
 
     Under JAX the variable values are threaded through a jitted pure function and written back
     to the Keras variables by :meth:`sync`; under TensorFlow (whose optimisers are stateful) the
@@ -71,9 +80,9 @@ class Stepper:
     """
 
     def __init__(
-        self, nets: list[keras.Model], opts: list[keras.optimizers.Optimizer], losses: Losses
+        self, nets: list[keras.Model], opts: list[keras.optimizers.Optimizer], body: Body
     ) -> None:
-        self.nets, self.opts, self.losses = nets, opts, losses
+        self.nets, self.opts, self.body = nets, opts, body
         self.jax = keras.backend.backend() == "jax"
         self.state = _read(nets, opts)
         self._step = _compile(self._jax_step if self.jax else self._tf_step)
@@ -104,7 +113,7 @@ class Stepper:
         def apply(i, opt_state, grads, tv):
             return self.opts[i].stateless_apply(opt_state, grads, tv)
 
-        return _body(self.nets, self.losses, apply, state, x, y)
+        return self.body(self.nets, apply, state, x, y)
 
     def _tf_step(self, x, y):
         def apply(i, opt_state, grads, tv):
@@ -112,7 +121,7 @@ class Stepper:
             self.opts[i].apply(grads, variables)
             return [v.value for v in variables], opt_state
 
-        state, metrics = _body(self.nets, self.losses, apply, _read(self.nets, self.opts), x, y)
+        state, metrics = self.body(self.nets, apply, _read(self.nets, self.opts), x, y)
         for (_, ntv, _), net in zip(state, self.nets, strict=True):
             for var, val in zip(net.non_trainable_variables, ntv, strict=True):
                 var.assign(val)
@@ -130,7 +139,16 @@ def _read(nets: list[keras.Model], opts: list[keras.optimizers.Optimizer]) -> tu
     )
 
 
-def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple, x, y):
+def ekgan_body(losses: Losses) -> Body:
+    """EKGAN's update with these loss weights: ``nets`` are IG, LG and D."""
+
+    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y):
+        return _ekgan_update(nets, losses, apply, state, x, y)
+
+    return body
+
+
+def _ekgan_update(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple, x, y):
     """One update of LG, IG and D, in that order (LG's fresh latent is IG's target)."""
     ig, lg, d = nets
     use_lg = losses.alpha > 0
@@ -147,20 +165,20 @@ def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple
         adv = ops.zeros(())
         if losses.gan:
             logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)
-            adv = _bce(logits, 1.0)
+            adv = bce(logits, 1.0)
         total = losses.lam * l1 + losses.alpha * lat + losses.amp * amp + adv
         return total, (ntv, fake, l1, lat, amp, adv)
 
     def d_loss(tv, ntv, x, y, fake):
         real_logits, ntv = d.stateless_call(tv, ntv, [x, y], training=True)
         fake_logits, ntv = d.stateless_call(tv, ntv, [x, fake], training=True)
-        return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0), ntv
+        return bce(real_logits, 1.0) + bce(fake_logits, 0.0), ntv
 
     (ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt) = state
     metrics = {}
     latent = ops.zeros(())
     if use_lg:
-        (metrics["lg_l1"], (lg_ntv, latent)), g = _value_and_grad(lg_loss)(lg_tv, lg_ntv, y)
+        (metrics["lg_l1"], (lg_ntv, latent)), g = value_and_grad(lg_loss)(lg_tv, lg_ntv, y)
         lg_tv, lg_opt = apply(1, lg_opt, g, lg_tv)
         latent = ops.stop_gradient(latent)
     (
@@ -176,10 +194,10 @@ def _body(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple
             ),
         ),
         g,
-    ) = _value_and_grad(ig_loss)(ig_tv, ig_ntv, d_tv, d_ntv, latent, x, y)
+    ) = value_and_grad(ig_loss)(ig_tv, ig_ntv, d_tv, d_ntv, latent, x, y)
     ig_tv, ig_opt = apply(0, ig_opt, g, ig_tv)
     if losses.gan:
-        (metrics["d_loss"], d_ntv), g = _value_and_grad(d_loss)(
+        (metrics["d_loss"], d_ntv), g = value_and_grad(d_loss)(
             d_tv, d_ntv, x, y, ops.stop_gradient(fake)
         )
         d_tv, d_opt = apply(2, d_opt, g, d_tv)

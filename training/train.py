@@ -1,12 +1,14 @@
-"""Train EKGAN (or its plain-L1 ablation) on PTB-XL folds 1-8, select on fold 9.
+"""Train EKGAN (or its plain-L1 ablation, or a baseline GAN) on PTB-XL folds 1-8, select on
+fold 9.
 
     python -m training.train --run ~/.cache/ecg12-train/runs/ekgan-v1 --epochs 20
     python -m training.train --run ~/.cache/ecg12-train/runs/ekgan-v1 --resume   # continue
 
 Each epoch ends with a checkpoint (``last.npz``: every variable of every network and optimiser,
-plus the history) and a fold-9 evaluation; the IG weights of the best epoch by fold-9 mean r go to
-``best_ig.npz``. Random crops are drawn from ``(seed, epoch)``, so a resumed run sees the same data
-as an uninterrupted one. Set ``KERAS_BACKEND`` to ``tensorflow`` (CPU) or ``jax`` (GPU).
+plus the history) and a fold-9 evaluation; the generator's weights (IG's, for EKGAN) of the best
+epoch by fold-9 mean r go to ``best_ig.npz``. Random crops are drawn from ``(seed, epoch)``, so a
+resumed run sees the same data as an uninterrupted one. Set ``KERAS_BACKEND`` to ``tensorflow``
+(CPU) or ``jax`` (GPU).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -27,17 +29,19 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ecg12.inference import finish, infer  # noqa: E402
+from ecg12.preprocess import PreprocessSpec  # noqa: E402
 from ecg12.writers import atomic_file  # noqa: E402
 from training import ekgan, metrics  # noqa: E402
 from training.data import DEFAULT_CACHE, TRAIN_FOLDS, VALID_FOLD, Cache, random_crops  # noqa: E402
-from training.steps import Losses, Stepper  # noqa: E402
+from training.recipes import RECIPES  # noqa: E402
+from training.steps import Stepper  # noqa: E402
 
 
 @dataclass
 class Config:
     """Everything that defines a run; stored in its checkpoint and in the model card."""
 
-    model: str = "ekgan"  # "ekgan" (adversarial + latent terms) or "l1" (IG with L1 only)
+    model: str = "ekgan"  # a training.recipes name: ekgan, l1 (IG, L1 only), pix2pix, cyclegan...
     epochs: int = 20
     batch_size: int = 32
     lr: float = 1e-4
@@ -49,13 +53,17 @@ class Config:
     amp_weight: float = 0.0  # amplitude (per-lead std) term, see training.steps.Losses
     init: str = ""  # start IG from these weights (a best_ig.npz), e.g. to fine-tune
     crops_per_record: int = 8
+    window: int = 0  # samples per model window; 0 = the cache's (512 at 250 Hz)
+    context: int = 0  # self-attention blocks between IG's encoder and decoder (0 = the paper's)
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights (for GPUs)
     seed: int = 0
     cache: str = str(DEFAULT_CACHE / "ptbxl-250hz.npz")
 
-    def loss_terms(self) -> Losses:
-        if self.model == "l1":
-            return Losses(lam=self.lam, alpha=0.0, gan=False, amp=self.amp_weight)
-        return Losses(lam=self.lam, alpha=self.alpha, gan=True, amp=self.amp_weight)
+    def spec(self, cached: PreprocessSpec) -> PreprocessSpec:
+        """The cache's conditioning with this run's window (half-window stride when changed)."""
+        if not self.window or self.window == cached.window:
+            return cached
+        return replace(cached, window=self.window, stride=self.window // 2)
 
 
 @keras.saving.register_keras_serializable("ecg12")
@@ -90,21 +98,23 @@ class Trainer:
 
             # Same seed, same weights: without this, threaded reductions differ run to run.
             tf.config.experimental.enable_op_determinism()
+        keras.mixed_precision.set_global_policy(
+            "mixed_bfloat16" if cfg.mixed_precision else "float32"
+        )
         self.cfg = cfg
         self.scale_mv = scale_mv
-        self.nets = [
-            ekgan.inference_generator(width),
-            ekgan.label_generator(width),
-            ekgan.discriminator(width),
-        ]
+        recipe = RECIPES[cfg.model]
+        self.tags = recipe.tags
+        self.nets = recipe.nets(width, cfg)
         sched = EpochDecay(cfg.lr, steps_per_epoch, cfg.decay_after, cfg.decay)
         self.opts = [keras.optimizers.Adam(sched, beta_1=cfg.beta_1) for _ in self.nets]
         for net, opt in zip(self.nets, self.opts, strict=True):
             opt.build(net.trainable_variables)
-        self.stepper = Stepper(self.nets, self.opts, cfg.loss_terms())
+        self.stepper = Stepper(self.nets, self.opts, recipe.body(cfg))
 
     @property
     def ig(self) -> keras.Model:
+        """The generator that is exported (EKGAN's IG, or a baseline's Lead I -> 12-lead net)."""
         return self.nets[0]
 
     def train_batch(self, leads: np.ndarray) -> dict:
@@ -120,12 +130,12 @@ class Trainer:
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """The ecg12 contract on the current IG: (batch, window) -> (batch, 12, window)."""
-        image, _ = self.ig(ekgan.lead_i_to_image(windows), training=False)
-        return keras.ops.convert_to_numpy(ekgan.image_to_leads(image))
+        image = ekgan.generate(self.ig, ekgan.lead_i_to_image(windows))
+        return keras.ops.convert_to_numpy(ekgan.image_to_leads(image)).astype(np.float32)
 
     def variables(self) -> dict[str, np.ndarray]:
         out = {}
-        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts, strict=True):
+        for tag, net, opt in zip(self.tags, self.nets, self.opts, strict=True):
             for i, v in enumerate(net.weights):
                 out[f"{tag}/w{i}"] = keras.ops.convert_to_numpy(v.value)
             for i, v in enumerate(opt.variables):
@@ -133,7 +143,7 @@ class Trainer:
         return out
 
     def load_variables(self, values: dict[str, np.ndarray]) -> None:
-        for tag, net, opt in zip(("ig", "lg", "d"), self.nets, self.opts, strict=True):
+        for tag, net, opt in zip(self.tags, self.nets, self.opts, strict=True):
             for i, v in enumerate(net.weights):
                 v.assign(values[f"{tag}/w{i}"])
             for i, v in enumerate(opt.variables):
@@ -141,9 +151,8 @@ class Trainer:
         self.stepper.reload()
 
 
-def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray) -> dict:
-    """Fold scores of the current IG, through the runtime's own windowing and stitching."""
-    spec = cache.spec
+def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray, spec: PreprocessSpec) -> dict:
+    """Fold scores of the current generator, through the runtime's own windowing and stitching."""
     real = cache.leads_mv(idx)
     raw = infer([r[:, 0] / spec.scale_mv for r in real], spec, trainer.predict)
     rec = np.stack(
@@ -182,7 +191,8 @@ def run(
             f"{len(train_idx)} records x {cfg.crops_per_record} crops make less than "
             f"one batch of {cfg.batch_size}"
         )
-    trainer = Trainer(cfg, steps, cache.spec.window, cache.spec.scale_mv)
+    spec = cfg.spec(cache.spec)
+    trainer = Trainer(cfg, steps, spec.window, spec.scale_mv)
     if cfg.init:
         with np.load(Path(cfg.init).expanduser()) as z:
             for i, v in enumerate(trainer.ig.weights):
@@ -197,7 +207,7 @@ def run(
         "train_seconds": 0.0,
         "backend": keras.backend.backend(),
         "hardware": _hardware(),
-        "spec": cache.spec.to_dict(),
+        "spec": spec.to_dict(),
     }
     last = run_dir / "last.npz"
     if resume and last.exists():
@@ -212,7 +222,7 @@ def run(
     while meta["epoch"] < cfg.epochs:
         epoch = meta["epoch"]
         rng = np.random.default_rng([cfg.seed, epoch])
-        crops = random_crops(cache, train_idx, cfg.crops_per_record, rng)
+        crops = random_crops(cache, train_idx, cfg.crops_per_record, rng, spec.window)
         t0 = time.time()
         sums: dict = {}
         for b in range(steps):
@@ -222,7 +232,7 @@ def run(
         sums = {k: float(v) for k, v in sums.items()}
         trainer.sync()
         seconds = time.time() - t0
-        scores = evaluate(trainer, cache, valid_idx)
+        scores = evaluate(trainer, cache, valid_idx, spec)
         entry = {
             "epoch": epoch + 1,
             "seconds": seconds,
@@ -302,7 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--limit-records", type=int, default=None, help="smoke tests only")
     for f in Config.__dataclass_fields__.values():
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            p.add_argument(flag, action="store_true")
+        else:
+            p.add_argument(flag, type=type(f.default), default=f.default)
     args = vars(p.parse_args(argv))
     cfg = Config(**{k: args[k] for k in Config.__dataclass_fields__ if k in args})
     meta = run(

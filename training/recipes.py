@@ -1,0 +1,87 @@
+"""Every trainable model by name: its networks (the exported generator first) and its update.
+
+``training.train`` builds whatever ``--model`` names from here, and ``training.export`` rebuilds
+the generator from a run's stored config, so a new model is one entry in :data:`RECIPES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from training import baselines, ekgan
+from training.steps import Body, Losses, ekgan_body
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """``nets(width, cfg)`` -> networks, ``nets[0]`` the Lead I -> 12-lead generator;
+    ``body(cfg)`` -> its update; ``tags`` name each network's arrays in checkpoints."""
+
+    nets: Callable[[int, Any], list[keras.Model]]
+    body: Callable[[Any], Body]
+    tags: tuple[str, ...]
+    architecture: str
+
+
+def _ekgan_nets(width: int, cfg: Any) -> list[keras.Model]:
+    return [
+        ekgan.inference_generator(width, cfg.context),
+        ekgan.label_generator(width),
+        ekgan.discriminator(width),
+    ]
+
+
+def _ig_text(cfg: Any) -> str:
+    extra = f" + {cfg.context} self-attention context blocks" if cfg.context else ""
+    return f"EKGAN inference generator: 2-D U-Net on a 16-row lead image{extra}"
+
+
+RECIPES: dict[str, Recipe] = {
+    # EKGAN (Joo et al. 2023): IG, LG and D; adversarial + lambda L1 + alpha latent L1.
+    "ekgan": Recipe(
+        _ekgan_nets,
+        lambda cfg: ekgan_body(Losses(cfg.lam, cfg.alpha, True, cfg.amp_weight)),
+        ("ig", "lg", "d"),
+        "ekgan",
+    ),
+    # IG alone with L1 (and the optional amplitude term): the plain generator of the docs.
+    "l1": Recipe(
+        _ekgan_nets,
+        lambda cfg: ekgan_body(Losses(cfg.lam, 0.0, False, cfg.amp_weight)),
+        ("ig", "lg", "d"),
+        "ekgan",
+    ),
+    "pix2pix": Recipe(
+        lambda width, cfg: baselines.pix2pix_nets(width),
+        lambda cfg: baselines.pix2pix_body(cfg.lam),
+        ("g", "d"),
+        "Pix2pix: U-Net generator + conditional PatchGAN on a 16-row lead image",
+    ),
+    "cyclegan": Recipe(
+        lambda width, cfg: baselines.cyclegan_nets(width),
+        lambda cfg: baselines.cyclegan_body(),
+        ("g", "f", "dy", "dx"),
+        "CycleGAN: ResNet generators Lead I <-> 12-lead, PatchGAN discriminators",
+    ),
+    "cardiogan": Recipe(
+        lambda width, cfg: baselines.cardiogan_nets(width),
+        lambda cfg: baselines.cardiogan_body(),
+        ("g", "f", "dty", "dfy", "dtx", "dfx"),
+        "CardioGAN: attention U-Net generators, time- and frequency-domain discriminators",
+    ),
+}
+
+
+def architecture(cfg: Any) -> str:
+    """One line for the model card."""
+    text = RECIPES[cfg.model].architecture
+    return _ig_text(cfg) if text == "ekgan" else text
+
+
+def generator(cfg: Any, width: int) -> keras.Model:
+    """The exported network of a run with config ``cfg``."""
+    return RECIPES[cfg.model].nets(width, cfg)[0]
