@@ -8,7 +8,8 @@
 # Needs, carried from the checkout: .whl/ (keras 3.15.1, namex, optree for cp312) and
 # .devcache/ptbxl-250hz.npz (made by `python -m training.data`).
 # Usage: bash training/gpu/visit.sh PLAN BUDGET_S   PLAN: lines of "TAG training.train-flags"
-# (EXTRA_FLAGS is added to every run: smoke tests use "--limit-records 64").
+# (EXTRA_FLAGS is added to every run: smoke tests use "--limit-records 64"; GRACE_S, default
+# 90, is how long past BUDGET_S a run may finish its epoch before it is stopped).
 set -euo pipefail
 plan=${1:?usage: visit.sh PLAN BUDGET_S}; budget=${2:?BUDGET_S}
 py=${PYTHON:-python3}
@@ -29,13 +30,18 @@ while read -r tag flags; do
   $py -m training.train --run "$runs/$tag" --cache .devcache/ptbxl-250hz.npz \
     --time-budget "$budget" $flags ${EXTRA_FLAGS:-} >"$runs/$tag.log" 2>&1 &
 done <"$plan"
-wait || true
+# A run stops at the first epoch end past BUDGET_S; one whose epochs are long is stopped by force
+# GRACE_S later (its best epoch so far is already saved), so the visit ends on time.
+( sleep $((budget + ${GRACE_S:-90})); pkill -f "training.train --run $runs/" ) &
+watchdog=$!
+for pid in $(jobs -p | grep -v "^$watchdog$"); do wait "$pid" || true; done
+kill "$watchdog" 2>/dev/null || true
 for tag in "${tags[@]}"; do
-  echo "== $tag"; grep -v "cuda_timer\|bfc_allocator\|^W0000\|^I0000" "$runs/$tag.log" | tail -n 4
+  echo "== $tag"; { grep -v "cuda_timer\|bfc_allocator\|^W0000\|^I0000" "$runs/$tag.log" || true; } | tail -n 4
   [ -f "$runs/$tag/best_ig.npz" ] || continue
   $py -c "import numpy as np, sys; z = np.load(sys.argv[1]); np.savez(sys.argv[2], **{k: v.astype(np.float16) for k, v in z.items()})" \
     "$runs/$tag/best_ig.npz" "$runs/$tag/best_ig16.npz"
   split -b 15M -d "$runs/$tag/best_ig16.npz" "$home/$tag-best_ig16.npz.part"
 done
-tar czf "$home/00-logs.tgz" -C "$runs" $(cd "$runs" && ls *.log */meta.json 2>/dev/null)
+tar czf "$home/00-logs.tgz" -C "$runs" $(cd "$runs" && ls *.log */meta.json 2>/dev/null || true)
 bash "$(dirname "$0")/fetch.sh"
