@@ -121,3 +121,17 @@ def test_score_of_a_scaled_copy() -> None:
     band = eval_band(x, FS)[..., 1:]
     assert s["mae_mv"] == pytest.approx(0.4 * np.abs(band).mean(), rel=1e-6)
     assert s["per_lead"]["II"]["amplitude"]["bias"] < 0
+
+
+def test_comparison_and_tradeoff_figures_are_drawn(
+    native: Path, tiny_registry: Path, written: tuple[str, dict], tmp_path: Path
+) -> None:
+    """The model-by-model record and the r-against-amplitude chart, from the same runs."""
+    from training.figures import compare, tradeoff
+
+    one = compare([("tiny", tiny_registry), ("tiny", tiny_registry)], native, tmp_path, FOLD)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(written[1]))
+    two = tradeoff([results], tmp_path)
+    for path in (one, two):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size < 400_000

@@ -13,6 +13,7 @@ from httpserver import (
     DROP,
     MODEL_FILE,
     SPEC,
+    LocalServer,
     TinyRepo,
     card_entry,
     write_registry,
@@ -226,3 +227,32 @@ def test_cache_dir_follows_env_else_os_cache(tmp_path: Path,
     assert cache_dir() == tmp_path / "models"
     monkeypatch.delenv("ECG12_CACHE_DIR")
     assert cache_dir() == Path(pooch.os_cache("ecg12")).expanduser()
+
+
+@pytest.mark.slow
+def test_every_release_model_downloads_verifies_and_runs(
+    http_server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packaged registry's downloadable models, served as a release serves them: the files
+    in ``ecg12/models/remote/`` (kept out of the wheel) on a local server at the base URL."""
+    import shutil
+
+    import ecg12
+
+    monkeypatch.delenv("ECG12_REGISTRY", raising=False)
+    monkeypatch.setenv("ECG12_MODEL_URL", http_server.url)
+    monkeypatch.setenv("ECG12_CACHE_DIR", str(tmp_path / "cache"))
+    registry = load_registry()
+    remote = [card for card in registry.cards.values() if not card.bundled]
+    assert {"pix2pix", "cyclegan", "cardiogan"} <= {card.name for card in remote}
+    for card in remote:
+        shutil.copy(registry.bundle_dir / "remote" / card.file, http_server.root)
+    t = np.arange(5000) / 500.0
+    lead_i = 0.8 * np.exp(-(((t % 0.8) - 0.3) ** 2) / 2e-4) - 0.1  # a 75 bpm spike train, mV
+    for card in remote:
+        assert model_status(card, registry) == "remote"
+        rec = ecg12.load(card.name, device="cpu").reconstruct(lead_i, fs=500.0)
+        assert http_server.hits(card.file) == 1
+        assert model_status(card, load_registry()) == "cached"
+        assert rec.p_signal.shape == (5000, 12) and np.isfinite(rec.p_signal).all()
+        assert np.corrcoef(rec.p_signal[:, 0], lead_i)[0, 1] > 0.99  # Lead I is the input

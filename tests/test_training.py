@@ -79,6 +79,22 @@ def test_config_window_sets_the_stride_and_keeps_the_rest() -> None:
     assert replace(wide, window=512, stride=256) == DEFAULT_SPEC
 
 
+def test_best_epoch_selection_by_r_or_by_amplitude_above_a_floor() -> None:
+    def scores(r: float, r2: float) -> dict:
+        return {"mean_r": r, "v1_v6_amplitude_r2": r2}
+
+    by_r, by_amp = Config(), Config(select="amplitude", min_r=0.77)
+    sharp, faithful, vague = scores(0.78, 0.20), scores(0.775, 0.22), scores(0.76, 0.50)
+    assert by_r.better(sharp, None) and by_r.better(sharp, faithful)
+    assert not by_r.better(faithful, sharp)
+    assert by_amp.better(faithful, sharp) and not by_amp.better(sharp, faithful)
+    assert not by_amp.better(vague, faithful)  # more amplitude, but below the r floor
+    assert not by_amp.better(vague, None)  # nothing qualifies yet: keep looking
+    assert by_amp.better(sharp, vague)  # a best that misses the floor is replaced
+    with pytest.raises(ValueError, match="select"):
+        Config(select="loss").better(sharp, None)
+
+
 def test_image_layout_round_trip() -> None:
     """Leads in rows 2-13 with two zero rows either side; IG's input repeats Lead I there."""
     leads = np.random.default_rng(0).standard_normal((2, 32, 12)).astype(np.float32)
@@ -250,6 +266,16 @@ def test_onnx_export_matches_keras(random_ig: keras.Model, fp16: bool, tmp_path:
     assert {t.type.tensor_type.elem_type for t in (inp, out)} == {onnx.TensorProto.FLOAT}
     big = {t.data_type for t in proto.graph.initializer if np.prod(t.dims) > 1000}
     assert big == {onnx.TensorProto.FLOAT16 if fp16 else onnx.TensorProto.FLOAT}
+    # onnxruntime's CUDA provider runs ConvTranspose only with equal padding on both sides
+    # (IG's first decoder layer pads its rows on one side; the export crops instead).
+    pads = [
+        list(a.ints)
+        for n in proto.graph.node
+        if n.op_type == "ConvTranspose"
+        for a in n.attribute
+        if a.name == "pads"
+    ]
+    assert len(pads) == 5 and all(p[: len(p) // 2] == p[len(p) // 2 :] for p in pads)
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     contract = ekgan.contract_model(random_ig, WINDOW)

@@ -43,6 +43,8 @@ TIMED_RECORDS = 20
 ALIGNED_R = 0.99
 #: Figures that training.figures draws per model, as figures/<model>-<kind>.png beside the page.
 FIGURE_KINDS = ("typical", "worst", "amplitude", "bland-altman")
+#: Figures of all models together (training.figures --compare / --tradeoff).
+SHARED_FIGURES = ("models-compared.png", "amplitude-tradeoff.png")
 #: Reference measurements from ../shared/docs/ekgan.md (fold 9, same conventions), as written there.
 REFERENCE = (
     (
@@ -275,8 +277,12 @@ def _per_lead_rows(results: list[dict]) -> tuple[list[list[str]], list[list[str]
     wave, amp = [], []
     for lead in RECONSTRUCTED:
         cells = [res["scores"]["per_lead"][lead] for res in results]
+        best_r = max(range(len(cells)), key=lambda i: cells[i]["r"])
+        best_mae = min(range(len(cells)), key=lambda i: cells[i]["mae_mv"])
         wave.append(
-            [lead] + [f"{c['r']:.3f} / {c['mae_mv']:.3f} / {c['rmse_mv']:.3f}" for c in cells]
+            [lead]
+            + [f"{c['r']:.3f} / {c['mae_mv']:.3f} / {c['rmse_mv']:.3f}" for c in cells]
+            + [f"{results[best_r]['model']} / {results[best_mae]['model']}"]
         )
         amp.append(
             [lead]
@@ -413,7 +419,11 @@ def render_markdown(
     lines += [
         "",
         "Reference rows are measurements quoted from the project docs "
-        "(`../shared/docs/ekgan.md`, fold 9, same conventions), not recomputed here.",
+        "(`../shared/docs/ekgan.md`, fold 9, same conventions), not recomputed here. "
+        "The EKGAN paper (Joo et al., MICCAI 2023) scores EKGAN, Pix2pix, CycleGAN and "
+        "CardioGAN on a private hospital data set with its own metrics; those numbers are not "
+        "in our docs and could not be checked here, so this page quotes none of them and "
+        "compares the models on PTB-XL only.",
         "",
     ]
     for res in results:
@@ -425,7 +435,7 @@ def render_markdown(
             "(alignment check)."
         )
     lines += ["", "## Per lead: r / MAE / RMSE (mV)", ""]
-    lines += _table(["lead", *names], wave)
+    lines += _table(["lead", *names, "best r / best MAE"], wave)
     lines += ["", "## Per lead: amplitude slope / R² / bias ± LoA (mV)", ""]
     lines += _table(["lead", *names], amp)
     if all("delineation" in res["scores"] for res in results):
@@ -468,7 +478,7 @@ def render_markdown(
     return "\n".join(lines)
 
 
-def _model_sources(
+def model_sources(
     registries: list[Path], models: list[str], every: bool
 ) -> list[tuple[str, Path | None]]:
     """(model, registry path) pairs: each model from the first listed registry that names it."""
@@ -543,7 +553,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m training.evaluate " + shlex.join(argv)
     results = []
     try:
-        sources = _model_sources(args.registry, args.model, args.all)
+        sources = model_sources(args.registry, args.model, args.all)
     except (ValueError, ecg12.ModelError) as exc:
         p.error(str(exc))
     for name, registry in sources:
@@ -579,11 +589,11 @@ def main(argv: list[str] | None = None) -> None:
     cpu = _cpu_name()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        names = [figure_name(res["model"], kind) for res in results for kind in FIGURE_KINDS]
         figures = [
-            f"figures/{figure_name(res['model'], kind)}"
-            for res in results
-            for kind in FIGURE_KINDS
-            if (args.out.parent / "figures" / figure_name(res["model"], kind)).is_file()
+            f"figures/{name}"
+            for name in [*SHARED_FIGURES, *names]
+            if (args.out.parent / "figures" / name).is_file()
         ]
         args.out.write_text(
             render_markdown(results, command, args.ptbxl, cpu, figures), encoding="utf-8"

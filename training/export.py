@@ -47,6 +47,7 @@ def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = Fa
         path = Path(tmp) / "model.onnx"
         model.export(str(path), format="onnx", verbose=False)
         proto = onnx.load(str(path))
+    _symmetric_conv_transpose(proto)
     if fp16:
         from onnxconverter_common import float16
 
@@ -55,6 +56,54 @@ def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = Fa
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(out))
     return out
+
+
+def _symmetric_conv_transpose(proto) -> None:
+    """Give every ConvTranspose equal padding on both sides, cropping the rest with a Slice.
+
+    "same" padding of an even kernel at stride 1 pads one side only; onnxruntime's CUDA
+    provider cannot run that and hands the node to the CPU, copying activations back and forth.
+    Padding less and slicing the surplus off computes the same numbers.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    nodes = []
+    for node in proto.graph.node:
+        nodes.append(node)
+        if node.op_type != "ConvTranspose":
+            continue
+        pads = next((a for a in node.attribute if a.name == "pads"), None)
+        if pads is None:
+            continue
+        half = len(pads.ints) // 2
+        begin, end = list(pads.ints[:half]), list(pads.ints[half:])
+        if begin == end:
+            continue
+        keep = [min(b, e) for b, e in zip(begin, end, strict=True)]
+        pads.ints[:] = keep + keep
+        axes = [2 + i for i in range(half) if begin[i] != end[i]]
+        big = np.iinfo(np.int64).max
+        starts = [begin[a - 2] - keep[a - 2] for a in axes]
+        ends = [-(end[a - 2] - keep[a - 2]) or big for a in axes]
+        prefix = node.name + "/symmetric"
+        for suffix, values in (("starts", starts), ("ends", ends), ("axes", axes)):
+            proto.graph.initializer.append(
+                numpy_helper.from_array(np.asarray(values, np.int64), f"{prefix}/{suffix}")
+            )
+        cropped = node.output[0]
+        node.output[0] = prefix + "/uncropped"
+        nodes.append(
+            helper.make_node(
+                "Slice",
+                [node.output[0], f"{prefix}/starts", f"{prefix}/ends", f"{prefix}/axes"],
+                [cropped],
+                name=prefix + "/slice",
+            )
+        )
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+    onnx.checker.check_model(proto)
 
 
 def _rename_io(proto) -> tuple[str, str]:

@@ -12,6 +12,7 @@ scored (:mod:`training.metrics`), so the figures show what the numbers measure.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from ecg12.plot import plot_12lead
 from ecg12.trust import amplitude
 from training import delineation
 from training.data import TEST_FOLD, VALID_FOLD
-from training.evaluate import FS, figure_name, fold_records, reconstruct_fold
+from training.evaluate import FS, figure_name, fold_records, model_sources, reconstruct_fold
 from training.metrics import EVAL_BAND, agreement, eval_band, score
 
 if TYPE_CHECKING:
@@ -138,20 +139,119 @@ def draw(model_name: str, ptbxl: Path, outdir: Path, fold: int = VALID_FOLD,
     return paths
 
 
+COMPARE_LEADS = ("II", "aVF", "V1", "V2", "V4", "V6")
+COMPARE_SECONDS = 3.0
+
+
+def compare(models: list[tuple[str, Path | None]], ptbxl: Path, outdir: Path,
+            fold: int = VALID_FOLD, limit: int | None = None) -> Path:
+    """One record, each model's reconstruction beside the real ECG (leads x models).
+
+    The record is the first model's typical one (median per-record MAE), so the page shows an
+    ordinary case rather than a chosen best.
+    """
+    records = fold_records(ptbxl, fold, limit)
+    loaded = [ecg12.load(n, device="cpu", registry=ecg12.load_registry(r)) for n, r in models]
+    first = reconstruct_fold(loaded[0], records)
+    record_mae = np.asarray(score(first.real, first.rec, FS)["record_mae_mv"])
+    i = int(np.argsort(record_mae)[len(record_mae) // 2])
+    real = eval_band(first.real[i : i + 1], FS)[0]
+    recs = [eval_band(first.rec[i : i + 1], FS)[0]]
+    lead_i = first.real[i][:, 0]
+    for model in loaded[1:]:
+        recs.append(eval_band(model.reconstruct(lead_i, fs=FS).p_signal[None], FS)[0])
+    n = int(COMPARE_SECONDS * FS)
+    t = np.arange(n) / FS
+    fig = _figure(1.1 * len(COMPARE_LEADS) + 0.8)
+    fig.set_figwidth(2.4 * len(loaded) + 0.6)
+    axes = fig.subplots(len(COMPARE_LEADS), len(loaded), sharex=True, sharey="row", squeeze=False)
+    for col, (model, rec) in enumerate(zip(loaded, recs, strict=True)):
+        axes[0, col].set_title(model.name, fontsize=9)
+        for row, name in enumerate(COMPARE_LEADS):
+            ax, k = axes[row, col], lead_index(name)
+            ax.plot(t, real[:n, k], color="0.2", lw=0.9, label="real")
+            ax.plot(t, rec[:n, k], color="#d62728", lw=0.9, label="reconstructed")
+            ax.tick_params(labelsize=7)
+            if col == 0:
+                ax.set_ylabel(f"{name} (mV)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("s", fontsize=8)
+    axes[0, 0].legend(loc="upper right", fontsize=7)
+    fig.suptitle(f"PTB-XL ecg_id {first.ecg_ids[i]} (fold {fold}), typical record for "
+                 f"{loaded[0].name}; band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz", fontsize=10)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "models-compared.png"
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def tradeoff(results: list[Path], outdir: Path) -> Path:
+    """Waveform r against V1-V6 amplitude R² for every scored model, beside the reference rows
+    and the amplitude issue's target: where each lever landed, failures included."""
+    from training.evaluate import REFERENCE
+
+    points = {}
+    for path in results:
+        for res in json.loads(path.read_text())["models"]:
+            s = res["scores"]
+            point = (s["mean_r"], s["v1_v6_amplitude_r2"])
+            if np.isfinite(point).all():  # a constant lead has no defined R²
+                points[res["model"]] = point
+    fig = _figure(5.5)
+    ax = fig.subplots()
+    ax.axvspan(0.77, 1.0, ymin=0, ymax=1, color="#2ca02c", alpha=0.06)
+    ax.fill_between([0.77, 1.0], 0.35, 1.0, color="#2ca02c", alpha=0.15,
+                    label="target: r ≥ 0.77 and R² ≥ 0.35")
+    for name, (r, r2) in sorted(points.items()):
+        ax.scatter(r, r2, s=30, color="#1f5fd0", zorder=3)
+        ax.annotate(name, (r, r2), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    for label, r, _mae, _slope, r2 in REFERENCE:
+        x = float(np.mean([float(v) for v in r.split("-")]))
+        ax.scatter(x, float(r2.lstrip("~")), s=40, facecolors="none", edgecolors="0.3", zorder=3)
+        ax.annotate("reference: " + label.split(" (")[0], (x, float(r2.lstrip("~"))),
+                    xytext=(4, -10), textcoords="offset points", fontsize=7, color="0.3")
+    rs = [p[0] for p in points.values()] + [0.59]
+    ax.set(xlim=(min(rs) - 0.03, 0.86), ylim=(0.0, 0.45), xlabel="mean Pearson r, 11 leads",
+           ylabel="V1-V6 amplitude R² (p99 - p1, reconstructed on real)",
+           title="Shape against amplitude, PTB-XL fold 9: every model we scored")
+    ax.legend(loc="upper left", fontsize=8)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "amplitude-tradeoff.png"
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
+    p.add_argument("--model", help="the four figures of one model")
+    p.add_argument("--compare", nargs="+", default=[], metavar="MODEL",
+                   help="one record, each of these models beside the real ECG")
+    p.add_argument("--tradeoff", nargs="+", type=Path, default=[], metavar="RESULTS_JSON",
+                   help="r against amplitude R² of every model in these training.evaluate JSONs")
+    p.add_argument("--ptbxl", type=Path, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--out", type=Path, default=Path("docs/figures"))
-    p.add_argument("--registry", type=Path, default=None, help="default: the package's")
+    p.add_argument("--registry", type=Path, action="append", default=[],
+                   help="registry.json (repeatable; a model comes from the first that names "
+                   "it); default: the package's")
     p.add_argument("--fold", type=int, default=VALID_FOLD,
                    help=f"any fold but {TEST_FOLD}, which only the maintainers score")
     p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
     args = p.parse_args(argv)
     if args.fold == TEST_FOLD:
         p.error(f"fold {TEST_FOLD} is the test fold; no figures are drawn from it")
-    for path in draw(args.model, args.ptbxl, args.out, args.fold, args.registry, args.limit):
+    if not (args.model or args.compare or args.tradeoff):
+        p.error("give --model, --compare or --tradeoff")
+    if (args.model or args.compare) and not args.ptbxl:
+        p.error("--model and --compare need --ptbxl")
+    paths = [tradeoff(args.tradeoff, args.out)] if args.tradeoff else []
+    if args.model:
+        ((name, registry),) = model_sources(args.registry, [args.model], False)
+        paths += draw(name, args.ptbxl, args.out, args.fold, registry, args.limit)
+    if args.compare:
+        sources = model_sources(args.registry, args.compare, False)
+        paths.append(compare(sources, args.ptbxl, args.out, args.fold, args.limit))
+    for path in paths:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
 
 
