@@ -57,12 +57,13 @@ def value_and_grad(fn: Callable) -> Callable:
     raise RuntimeError(f"training supports the tensorflow and jax backends, not {backend}")
 
 
-def _compile(fn: Callable) -> Callable:
+def _compile(fn: Callable, replicated: Any = None) -> Callable:
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        return jax.jit(fn)
+        # Data-parallel: the new state and the metrics stay replicated on every device.
+        return jax.jit(fn) if replicated is None else jax.jit(fn, out_shardings=replicated)
     import tensorflow as tf
 
     return tf.function(fn, reduce_retracing=True)
@@ -77,6 +78,12 @@ class Stepper:
     Under JAX the variable values are threaded through a jitted pure function and written back
     to the Keras variables by :meth:`sync`; under TensorFlow (whose optimisers are stateful) the
     same loss code runs inside ``tf.function`` and updates the variables in place.
+
+    With several JAX devices (a multi-GPU machine) each update is data-parallel: the state is
+    replicated on every device and each batch split along axis 0 over a 1-D "batch" mesh, and
+    ``jax.jit`` partitions the step itself (GSPMD). The body stays written for one global batch:
+    means, gradients and batch-norm statistics are reduced across devices, so an update equals
+    the one-device update up to float summation order. With one device nothing is sharded.
     """
 
     def __init__(
@@ -84,11 +91,24 @@ class Stepper:
     ) -> None:
         self.nets, self.opts, self.body = nets, opts, body
         self.jax = keras.backend.backend() == "jax"
-        self.state = _read(nets, opts)
-        self._step = _compile(self._jax_step if self.jax else self._tf_step)
+        #: (replicated, batch-split) shardings when JAX sees several devices, else None.
+        self.sharding = _data_parallel() if self.jax else None
+        self.state = self._place(_read(nets, opts))
+        replicated = self.sharding and self.sharding[0]
+        self._step = _compile(self._jax_step if self.jax else self._tf_step, replicated)
 
     def step(self, x, y) -> dict:
         if self.jax:
+            if self.sharding:
+                import jax
+
+                n = len(self.sharding[1].device_set)
+                if x.shape[0] % n:
+                    raise ValueError(
+                        f"batch size {x.shape[0]} is not divisible by the {n} devices that "
+                        f"share each batch; use a multiple of {n}"
+                    )
+                x, y = jax.device_put((x, y), self.sharding[1])
             self.state, metrics = self._step(self.state, x, y)
         else:
             metrics = self._step(x, y)
@@ -107,7 +127,14 @@ class Stepper:
 
     def reload(self) -> None:
         """Re-read the Keras variables (after a checkpoint was loaded into them)."""
-        self.state = _read(self.nets, self.opts)
+        self.state = self._place(_read(self.nets, self.opts))
+
+    def _place(self, state: tuple) -> tuple:
+        if not self.sharding:
+            return state
+        import jax
+
+        return jax.device_put(state, self.sharding[0])
 
     def _jax_step(self, state, x, y):
         def apply(i, opt_state, grads, tv):
@@ -126,6 +153,19 @@ class Stepper:
             for var, val in zip(net.non_trainable_variables, ntv, strict=True):
                 var.assign(val)
         return metrics
+
+
+def _data_parallel() -> tuple | None:
+    """Shardings over a 1-D "batch" mesh of all JAX devices (one process), or None with one."""
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.devices()
+    if len(devices) < 2:
+        return None
+    mesh = Mesh(np.array(devices), ("batch",))
+    return NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("batch"))
 
 
 def _read(nets: list[keras.Model], opts: list[keras.optimizers.Optimizer]) -> tuple:
