@@ -135,3 +135,18 @@ def test_comparison_and_tradeoff_figures_are_drawn(
     two = tradeoff([results], tmp_path)
     for path in (one, two):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size < 400_000
+
+
+def test_render_only_rewrites_the_page_from_the_json(
+    written: tuple[str, dict], tmp_path: Path
+) -> None:
+    """After figures are drawn, the page is rewritten from the JSON without scoring again."""
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(written[1]))
+    page = tmp_path / "results.md"
+    main(["--ptbxl", "unused", "--render-only", "--json", str(results), "--out", str(page)])
+    assert page.read_text() == written[0]
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "amplitude-tradeoff.png").write_bytes(b"\x89PNG")
+    main(["--ptbxl", "unused", "--render-only", "--json", str(results), "--out", str(page)])
+    assert "![amplitude-tradeoff](figures/amplitude-tradeoff.png)" in page.read_text()

@@ -509,6 +509,19 @@ def write_card_metrics(name: str, scores: dict, registry: Path, command: str) ->
     cards.register(name, card, registry=Path(registry))
 
 
+def _write_page(out: Path, results: list[dict], command: str, ptbxl: Path, cpu: str) -> None:
+    """The Markdown page, linking the figures that exist beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    names = [figure_name(res["model"], kind) for res in results for kind in FIGURE_KINDS]
+    figures = [
+        f"figures/{name}"
+        for name in [*SHARED_FIGURES, *names]
+        if (out.parent / "figures" / name).is_file()
+    ]
+    out.write_text(render_markdown(results, command, ptbxl, cpu, figures), encoding="utf-8")
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(
@@ -545,7 +558,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="store each score as metrics.fold9 in the card of its registry",
     )
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite --out from an earlier --json (e.g. after drawing figures); scores nothing",
+    )
     args = p.parse_args(argv)
+    if args.render_only:
+        if not (args.out and args.json):
+            p.error("--render-only needs --json (read) and --out (written)")
+        body = json.loads(args.json.read_text(encoding="utf-8"))
+        _write_page(args.out, body["models"], body["command"], Path(body["ptbxl"]), body["cpu"])
+        return
     if args.fold == TEST_FOLD and not args.test_fold:
         p.error(f"fold {TEST_FOLD} is the test fold; pass --i-know-this-is-the-test-fold")
     if not args.model and not args.all:
@@ -588,17 +612,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     cpu = _cpu_name()
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        names = [figure_name(res["model"], kind) for res in results for kind in FIGURE_KINDS]
-        figures = [
-            f"figures/{name}"
-            for name in [*SHARED_FIGURES, *names]
-            if (args.out.parent / "figures" / name).is_file()
-        ]
-        args.out.write_text(
-            render_markdown(results, command, args.ptbxl, cpu, figures), encoding="utf-8"
-        )
-        print(f"wrote {args.out}")
+        _write_page(args.out, results, command, args.ptbxl, cpu)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         body = {
