@@ -19,12 +19,13 @@ from training.steps import Body, Losses, ekgan_body
 @dataclass(frozen=True)
 class Recipe:
     """``nets(width, cfg)`` -> networks, ``nets[0]`` the Lead I -> 12-lead generator;
-    ``body(cfg)`` -> its update; ``tags`` name each network's arrays in checkpoints."""
+    ``body(cfg)`` -> its update; ``tags`` name each network's arrays in checkpoints;
+    ``architecture(cfg)`` -> one line for the model card."""
 
     nets: Callable[[int, Any], list[keras.Model]]
     body: Callable[[Any], Body]
     tags: tuple[str, ...]
-    architecture: str
+    architecture: Callable[[Any], str]
 
 
 def _ekgan_nets(width: int, cfg: Any) -> list[keras.Model]:
@@ -46,40 +47,39 @@ RECIPES: dict[str, Recipe] = {
         _ekgan_nets,
         lambda cfg: ekgan_body(Losses(cfg.lam, cfg.alpha, True, cfg.amp_weight)),
         ("ig", "lg", "d"),
-        "ekgan",
+        _ig_text,
     ),
     # IG alone with L1 (and the optional amplitude term): the plain generator of the docs.
     "l1": Recipe(
         _ekgan_nets,
         lambda cfg: ekgan_body(Losses(cfg.lam, 0.0, False, cfg.amp_weight)),
         ("ig", "lg", "d"),
-        "ekgan",
+        _ig_text,
     ),
     "pix2pix": Recipe(
         lambda width, cfg: baselines.pix2pix_nets(width),
         lambda cfg: baselines.pix2pix_body(cfg.lam),
         ("g", "d"),
-        "Pix2pix: U-Net generator + conditional PatchGAN on a 16-row lead image",
+        lambda cfg: "Pix2pix: U-Net generator + conditional PatchGAN on a 16-row lead image",
     ),
     "cyclegan": Recipe(
         lambda width, cfg: baselines.cyclegan_nets(width),
         lambda cfg: baselines.cyclegan_body(),
         ("g", "f", "dy", "dx"),
-        "CycleGAN: ResNet generators Lead I <-> 12-lead, PatchGAN discriminators",
+        lambda cfg: "CycleGAN: ResNet generators Lead I <-> 12-lead, PatchGAN discriminators",
     ),
     "cardiogan": Recipe(
         lambda width, cfg: baselines.cardiogan_nets(width),
         lambda cfg: baselines.cardiogan_body(),
         ("g", "f", "dty", "dfy", "dtx", "dfx"),
-        "CardioGAN: attention U-Net generators, time- and frequency-domain discriminators",
+        lambda cfg: "CardioGAN: attention U-Net generators, time and frequency discriminators",
     ),
 }
 
 
 def architecture(cfg: Any) -> str:
     """One line for the model card."""
-    text = RECIPES[cfg.model].architecture
-    return _ig_text(cfg) if text == "ekgan" else text
+    return RECIPES[cfg.model].architecture(cfg)
 
 
 def generator(cfg: Any, width: int) -> keras.Model:

@@ -6,9 +6,9 @@ fold 9.
 
 Each epoch ends with a checkpoint (``last.npz``: every variable of every network and optimiser,
 plus the history) and a fold-9 evaluation; the generator's weights (IG's, for EKGAN) of the best
-epoch by fold-9 mean r go to ``best_ig.npz``. Random crops are drawn from ``(seed, epoch)``, so a
-resumed run sees the same data as an uninterrupted one. Set ``KERAS_BACKEND`` to ``tensorflow``
-(CPU) or ``jax`` (GPU).
+epoch (by fold-9 mean r, or see ``Config.select``) go to ``best_ig.npz``. Random crops are
+drawn from ``(seed, epoch)``, so a resumed run sees the same data as an uninterrupted one. Set
+``KERAS_BACKEND`` to ``tensorflow`` (CPU) or ``jax`` (GPU).
 """
 
 from __future__ import annotations
