@@ -46,6 +46,30 @@ def _norm(kind: str, name: str) -> layers.Layer:
     raise ValueError(kind)
 
 
+_NORM_SUFFIX = {"batch": "bn", "instance": "in", "layer": "ln"}
+
+
+def _encoder(
+    x: keras.KerasTensor, filters, strides, kernel, norm: str, prefix: str
+) -> list[keras.KerasTensor]:
+    """A U-Net's strided convolutions (normalised after the first, LeakyReLU); every stage."""
+    stages = []
+    for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
+        x = layers.Conv2D(f, kernel(s), s, **_generator_conv(f"{prefix}_enc{i}"))(x)
+        if i > 0:
+            x = _norm(norm, f"{prefix}_enc{i}_{_NORM_SUFFIX[norm]}")(x)
+        x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
+        stages.append(x)
+    return stages
+
+
+def _image_out(x: keras.KerasTensor, kernel, stride, name: str) -> keras.KerasTensor:
+    """The last transposed convolution back to the one-channel lead image (linear, in mV)."""
+    return layers.Conv2DTranspose(
+        1, kernel(stride), stride, padding="same", kernel_initializer=_init(), name=name
+    )(x)
+
+
 def _patchgan(x: keras.KerasTensor, norm: str, prefix: str) -> keras.KerasTensor:
     """The 70 x 70 PatchGAN of pix2pix / CycleGAN (C64-C128-C256-C512, 4 x 4 kernels) on a
     16-row image: three stride-2 layers take the height to 2, so each logit judges a patch of
@@ -132,13 +156,8 @@ def pix2pix_generator(width: int = 512) -> keras.Model:
     """Pix2pix's U-Net (encoder-decoder with concatenated skips) on the 16 x W lead image."""
     _check_width(width)
     inp = keras.Input((ROWS, width, 1), name="lead_i_image")
-    x, stages = inp, []
-    for i, (f, s) in enumerate(zip(P2P_FILTERS, P2P_STRIDES, strict=True)):
-        x = layers.Conv2D(f, _p2p_kernel(s), s, **_generator_conv(f"p2p_enc{i}"))(x)
-        if i > 0:
-            x = layers.BatchNormalization(name=f"p2p_enc{i}_bn")(x)
-        x = layers.LeakyReLU(0.2, name=f"p2p_enc{i}_act")(x)
-        stages.append(x)
+    stages = _encoder(inp, P2P_FILTERS, P2P_STRIDES, _p2p_kernel, "batch", "p2p")
+    x = stages[-1]
     n = len(P2P_FILTERS)
     for j in range(n - 1):
         level = n - 1 - j  # upsampling undoes encoder stage ``level``'s stride
@@ -151,14 +170,7 @@ def pix2pix_generator(width: int = 512) -> keras.Model:
             x = layers.Dropout(0.5, name=f"p2p_dec{j}_drop")(x)
         x = layers.ReLU(name=f"p2p_dec{j}_act")(x)
         x = layers.Concatenate(name=f"p2p_skip{j}")([x, stages[level - 1]])
-    out = layers.Conv2DTranspose(
-        1,
-        _p2p_kernel(P2P_STRIDES[0]),
-        P2P_STRIDES[0],
-        padding="same",
-        kernel_initializer=_init(),
-        name="p2p_out",
-    )(x)
+    out = _image_out(x, _p2p_kernel, P2P_STRIDES[0], "p2p_out")
     return keras.Model(inp, out, name="pix2pix_generator")
 
 
@@ -405,13 +417,8 @@ def attention_unet(width: int = 512, name: str = "cardiogan_g") -> keras.Model:
         return (stride[0], CARDIO_KERNEL)
 
     inp = keras.Input((ROWS, width, 1), name="image")
-    x, stages = inp, []
-    for i, (f, s) in enumerate(zip(CARDIO_FILTERS, CARDIO_STRIDES, strict=True)):
-        x = layers.Conv2D(f, kernel(s), s, **_generator_conv(f"{name}_enc{i}"))(x)
-        if i > 0:
-            x = layers.LayerNormalization(name=f"{name}_enc{i}_ln")(x)
-        x = layers.LeakyReLU(0.2, name=f"{name}_enc{i}_act")(x)
-        stages.append(x)
+    stages = _encoder(inp, CARDIO_FILTERS, CARDIO_STRIDES, kernel, "layer", name)
+    x = stages[-1]
     n = len(CARDIO_FILTERS)
     for j in range(n):
         level = n - j  # block j brings the resolution of stage ``level - 1`` (j = 0: stride 1)
@@ -423,14 +430,7 @@ def attention_unet(width: int = 512, name: str = "cardiogan_g") -> keras.Model:
         x = layers.ReLU(name=f"{name}_dec{j}_act")(x)
         att = _attention_gate(stages[level - 1], x, f"{name}_att{j}")
         x = layers.Add(name=f"{name}_skip{j}")([x, att])
-    out = layers.Conv2DTranspose(
-        1,
-        kernel(CARDIO_STRIDES[0]),
-        CARDIO_STRIDES[0],
-        padding="same",
-        kernel_initializer=_init(),
-        name=f"{name}_out",
-    )(x)
+    out = _image_out(x, kernel, CARDIO_STRIDES[0], f"{name}_out")
     return keras.Model(inp, out, name=name)
 
 
