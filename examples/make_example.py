@@ -30,10 +30,10 @@ from ecg12.preprocess import resample
 FS = 500.0
 DURATION_S = 30.0
 SEED = 20030301
-HR_MEAN = 66.0          # beats per minute
-HR_STD = 2.0            # beat-to-beat standard deviation, bpm
-R_MV = 1.0              # R-wave height above the isoelectric line
-WANDER_MV = 0.15        # respiratory baseline wander amplitude (the paper's A)
+HR_MEAN = 66.0  # beats per minute
+HR_STD = 2.0  # beat-to-beat standard deviation, bpm
+R_MV = 1.0  # R-wave height above the isoelectric line
+WANDER_MV = 0.15  # respiratory baseline wander amplitude (the paper's A)
 RESP_HZ = 0.25
 NOISE_MV = 0.01
 APPLE_FS = 512.0
@@ -89,8 +89,11 @@ def ecgsyn(duration_s: float = DURATION_S, fs: float = FS, seed: int = SEED) -> 
     # As in ECGSYN, waves narrow and (in time) move closer to R as the heart rate rises.
     hr_fact = math.sqrt(HR_MEAN / 60)
     waves = [
-        (theta * (1.0 if name == "R" else hr_fact if name in "QS" else math.sqrt(hr_fact)),
-         a, b * hr_fact)
+        (
+            theta * (1.0 if name == "R" else hr_fact if name in "QS" else math.sqrt(hr_fact)),
+            a,
+            b * hr_fact,
+        )
         for name, (theta, a, b) in WAVES.items()
     ]
     rr = rr_tachogram(duration_s, rng)
@@ -134,8 +137,9 @@ def _beat_maxima(z: np.ndarray, theta: np.ndarray) -> np.ndarray:
     near_r = np.abs(theta) < 0.3
     edges = np.flatnonzero(np.diff(near_r.astype(np.int8)))
     bounds = np.concatenate([[0], edges + 1, [z.size]])
-    return np.array([z[a:b].max() for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-                     if near_r[a]])
+    return np.array(
+        [z[a:b].max() for a, b in zip(bounds[:-1], bounds[1:], strict=True) if near_r[a]]
+    )
 
 
 def write_examples(out_dir: Path = OUT_DIR) -> list[Path]:
@@ -143,8 +147,16 @@ def write_examples(out_dir: Path = OUT_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     microvolts = np.round(ecgsyn() * 1000).astype(np.int16)  # 1 uV resolution, like the .dat
     wfdb.wrsamp(
-        "lead_i", fs=FS, units=["mV"], sig_name=["I"], d_signal=microvolts[:, None],
-        fmt=["16"], adc_gain=[1000.0], baseline=[0], comments=COMMENTS, write_dir=str(out_dir),
+        "lead_i",
+        fs=FS,
+        units=["mV"],
+        sig_name=["I"],
+        d_signal=microvolts[:, None],
+        fmt=["16"],
+        adc_gain=[1000.0],
+        baseline=[0],
+        comments=COMMENTS,
+        write_dir=str(out_dir),
     )
     plain = out_dir / "lead_i.csv"
     with open(plain, "w", encoding="utf-8", newline="") as fh:
@@ -154,20 +166,23 @@ def write_examples(out_dir: Path = OUT_DIR) -> list[Path]:
     at_512 = resample(microvolts.astype(np.float64), FS, APPLE_FS)
     with open(apple, "w", encoding="utf-8", newline="") as fh:
         meta = csv.writer(fh, lineterminator="\n")
-        meta.writerows([
-            ["Name", "Synthetic ECGSYN example (not a person)"],
-            ["Date of Birth", "Jan 1, 1970"],
-            ["Recorded Date", "2024-01-01 09:00:00 +0000"],
-            ["Classification", "Sinus Rhythm"],
-            ["Symptoms", ""],
-            ["Software Version", "ecg12 examples/make_example.py"],
-            ["Device", "synthetic (ECGSYN)"],
-            ["Sample Rate", f"{APPLE_FS:g} hertz"],
-            [], [],
-            ["Lead", "Lead I"],
-            ["Unit", "µV"],
-            [],
-        ])
+        meta.writerows(
+            [
+                ["Name", "Synthetic ECGSYN example (not a person)"],
+                ["Date of Birth", "Jan 1, 1970"],
+                ["Recorded Date", "2024-01-01 09:00:00 +0000"],
+                ["Classification", "Sinus Rhythm"],
+                ["Symptoms", ""],
+                ["Software Version", "ecg12 examples/make_example.py"],
+                ["Device", "synthetic (ECGSYN)"],
+                ["Sample Rate", f"{APPLE_FS:g} hertz"],
+                [],
+                [],
+                ["Lead", "Lead I"],
+                ["Unit", "µV"],
+                [],
+            ]
+        )
         # Whole microvolts: the source has 1 uV resolution, so decimals would only add bytes.
         fh.writelines(f"{v}\n" for v in np.round(at_512).astype(np.int64))
     return [out_dir / "lead_i.hea", out_dir / "lead_i.dat", plain, apple]

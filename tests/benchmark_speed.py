@@ -58,8 +58,21 @@ def cold_cli(device: str, repeats: int = 3) -> tuple[float, float]:
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as out:
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "ecg12", "reconstruct", str(EXAMPLE), "-o",
-                            out, "-q", "--device", device], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ecg12",
+                    "reconstruct",
+                    str(EXAMPLE),
+                    "-o",
+                    out,
+                    "-q",
+                    "--device",
+                    device,
+                ],
+                check=True,
+            )
             times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return statistics.median(times), peak
@@ -108,8 +121,11 @@ def cuda_vs_cpu(model) -> float:
 
     cpu = ecg12.load(model.card.name, device="cpu")
     x = ten_seconds()[0]
-    return float(np.abs(model.reconstruct(x, fs=500.0).p_signal
-                        - cpu.reconstruct(x, fs=500.0).p_signal).max())
+    return float(
+        np.abs(
+            model.reconstruct(x, fs=500.0).p_signal - cpu.reconstruct(x, fs=500.0).p_signal
+        ).max()
+    )
 
 
 def main() -> None:
@@ -123,21 +139,29 @@ def main() -> None:
     cold, peak = cold_cli(args.device)
     model = ecg12.load(args.model, device=args.device)
     size = model.card.size_bytes / 2**20
-    print(f"model {model.card.name} {model.card.version} ({size:.1f} MiB), "
-          f"{os.cpu_count()} CPU cores, onnxruntime {model.session.get_providers()[0]}")
+    print(
+        f"model {model.card.name} {model.card.version} ({size:.1f} MiB), "
+        f"{os.cpu_count()} CPU cores, onnxruntime {model.session.get_providers()[0]}"
+    )
     if args.device == "cuda":
         print(f"largest CUDA - CPU difference, one 10 s record: {cuda_vs_cpu(model):.2e} mV")
     print(f"cold `ecg12 reconstruct` of one 30 s file: {cold:.2f} s (target < 2 s)")
     print(f"peak memory of that process:               {peak:.0f} MB (target < 500 MB)")
-    print(f"warm, one 10 s record:                     {warm_latency(model) * 1000:.0f} ms "
-          "(target < 100 ms)")
-    print(f"batch of 200 ten-second records:           {batch_rate(model):.1f} records/s "
-          "(target >= 20)")
+    print(
+        f"warm, one 10 s record:                     {warm_latency(model) * 1000:.0f} ms "
+        "(target < 100 ms)"
+    )
+    print(
+        f"batch of 200 ten-second records:           {batch_rate(model):.1f} records/s "
+        "(target >= 20)"
+    )
     print(f"network only, batches of 256 windows:      {window_rate(model):,.0f} windows/s")
     if not args.no_tf and (ratio := tensorflow_ratio(model)):
         ort_s, tf_s = ratio
-        print(f"network only, 9 windows (one 10 s record): onnxruntime {ort_s * 1000:.0f} ms, "
-              f"Keras/TensorFlow {tf_s * 1000:.0f} ms, ratio {tf_s / ort_s:.1f}x")
+        print(
+            f"network only, 9 windows (one 10 s record): onnxruntime {ort_s * 1000:.0f} ms, "
+            f"Keras/TensorFlow {tf_s * 1000:.0f} ms, ratio {tf_s / ort_s:.1f}x"
+        )
 
 
 if __name__ == "__main__":

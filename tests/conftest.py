@@ -22,9 +22,13 @@ def shared_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Root of the real data (``ptbxl/`` and ``fixtures/``); see ../shared/data/README.md."""
+    """Root of the real data (``ptbxl/`` and ``fixtures/``); see ../shared/data/README.md.
+
+    A user's fresh clone has none: tests that need it skip there, and run wherever it is.
+    """
     path = shared_data_dir()
-    assert path.is_dir(), f"shared data not found at {path}; set ECG12_SHARED_DATA"
+    if not path.is_dir():
+        pytest.skip(f"needs real records ($ECG12_SHARED_DATA or ../shared/data): {path} is absent")
     return path
 
 

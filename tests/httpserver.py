@@ -81,8 +81,15 @@ def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loc
         thread.join()
 
 
-SPEC = {"fs": 250, "window": 512, "stride": 256, "highpass_hz": 0.5, "lowpass_hz": 100.0,
-        "scale_mv": 1.0, "filter_order": 2}
+SPEC = {
+    "fs": 250,
+    "window": 512,
+    "stride": 256,
+    "highpass_hz": 0.5,
+    "lowpass_hz": 100.0,
+    "scale_mv": 1.0,
+    "filter_order": 2,
+}
 MODEL_FILE = "tiny-v1.onnx"
 DROP = object()  # marks a field to remove from a card entry
 
@@ -103,7 +110,8 @@ def write_tiny_model(path: Path) -> bytes:
         helper.make_node("Mul", ["tiled", "gains"], ["leads"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes,
+        "tiny",
         [helper.make_tensor_value_info("lead_i", TensorProto.FLOAT, ["batch", "window"])],
         [helper.make_tensor_value_info("leads", TensorProto.FLOAT, ["batch", 12, "window"])],
         initializer=inits,
@@ -118,9 +126,14 @@ def write_tiny_model(path: Path) -> bytes:
 def card_entry(data: bytes, **changes: Any) -> dict[str, Any]:
     """A valid registry entry for the model bytes ``data``, with ``changes`` applied."""
     entry: dict[str, Any] = {
-        "version": "1.0.0", "file": MODEL_FILE, "sha256": hashlib.sha256(data).hexdigest(),
-        "size_bytes": len(data), "bundled": False, "description": "test model: gains 1..12",
-        "preprocessing": dict(SPEC), "training": {"epochs": 1},
+        "version": "1.0.0",
+        "file": MODEL_FILE,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size_bytes": len(data),
+        "bundled": False,
+        "description": "test model: gains 1..12",
+        "preprocessing": dict(SPEC),
+        "training": {"epochs": 1},
         "metrics": {"fold9": {"mean_r": 0.812, "mae_mv": 0.047}},
     }
     entry.update(changes)
@@ -147,8 +160,9 @@ class TinyRepo:
 
 
 @pytest.fixture
-def tiny_repo(http_server: LocalServer, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> TinyRepo:
+def tiny_repo(
+    http_server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> TinyRepo:
     """Model "tiny" on the local server, its registry and an empty cache, all set in the env."""
     model = write_tiny_model(http_server.root / MODEL_FILE)
     registry = write_registry(tmp_path / "registry.json", {"tiny": card_entry(model)})

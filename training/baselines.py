@@ -193,7 +193,8 @@ def pix2pix_body(lam: float = 100.0) -> Body:
     on BCE real -> 1, fake -> 0, halved as in the paper ("divide the objective by 2 while
     optimizing D") so D learns more slowly than G."""
 
-    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y):
+    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y, band):
+        del band  # the paper's baselines compare every target as it is
         g, d = nets
         state = list(state)
 
@@ -296,7 +297,8 @@ def cyclegan_body(cycle: float = 10.0, identity: float = 5.0) -> Body:
     CycleGAN shows its discriminators (state outside a pure, jitted update).
     """
 
-    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y):
+    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y, band):
+        del band  # the paper's baselines compare every target as it is
         g, f, dy, dx = nets
         state = list(state)
         dy_st, dx_st = state[2], state[3]
@@ -488,7 +490,8 @@ def cardiogan_body(cycle: float = 30.0) -> Body:
     identity term), then the four discriminators minimise the LSGAN loss. As in CycleGAN the
     pairing of the batches is not used (``ig_l1`` is only logged)."""
 
-    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y):
+    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y, band):
+        del band  # the paper's baselines compare every target as it is
         g, f, dt_y, df_y, dt_x, df_x = nets
         state = list(state)
         d_st = state[2:]

@@ -32,8 +32,13 @@ from training.metrics import PRECORDIAL, RECONSTRUCTED, agreement, eval_band
 
 #: What is measured, in this order along the last axis of :func:`measure`'s output.
 MEASURES = ("r_mv", "s_mv", "t_mv", "qrs_ms", "st_mv")
-LABELS = {"r_mv": "R amplitude (mV)", "s_mv": "S amplitude (mV)", "t_mv": "T amplitude (mV)",
-          "qrs_ms": "QRS duration (ms)", "st_mv": "ST level at J + 60 ms (mV)"}
+LABELS = {
+    "r_mv": "R amplitude (mV)",
+    "s_mv": "S amplitude (mV)",
+    "t_mv": "T amplitude (mV)",
+    "qrs_ms": "QRS duration (ms)",
+    "st_mv": "ST level at J + 60 ms (mV)",
+}
 REFERENCE_LEAD = "I"
 #: Fewer fully delineated beats than this and the record is counted as failed.
 MIN_BEATS = 3
@@ -77,18 +82,25 @@ def fiducials(lead: np.ndarray, fs: float) -> Fiducials:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             _, info = nk.ecg_peaks(lead, sampling_rate=int(fs))
-            _, waves = nk.ecg_delineate(lead, info["ECG_R_Peaks"], sampling_rate=int(fs),
-                                        method="dwt")
-        onset, offset, t_peak = (np.asarray(waves[k], dtype=float) for k in
-                                 ("ECG_R_Onsets", "ECG_R_Offsets", "ECG_T_Peaks"))
+            _, waves = nk.ecg_delineate(
+                lead, info["ECG_R_Peaks"], sampling_rate=int(fs), method="dwt"
+            )
+        onset, offset, t_peak = (
+            np.asarray(waves[k], dtype=float)
+            for k in ("ECG_R_Onsets", "ECG_R_Offsets", "ECG_T_Peaks")
+        )
     # neurokit2 raises assorted errors (IndexError, ValueError, ...) on flat or beatless input.
     except Exception as exc:
         raise DelineationError(f"neurokit2 could not delineate: {exc}") from exc
     ok = np.isfinite(onset) & np.isfinite(offset) & np.isfinite(t_peak)
     onset, offset, t_peak = onset[ok], offset[ok], t_peak[ok]
-    ok = ((onset - _ms(max(BASELINE_MS[0], QRS_MARGIN_MS), fs) >= 0) & (onset < offset)
-          & (offset < t_peak) & (t_peak < n)
-          & (offset + _ms(max(ST_AFTER_J_MS, QRS_MARGIN_MS), fs) < n))
+    ok = (
+        (onset - _ms(max(BASELINE_MS[0], QRS_MARGIN_MS), fs) >= 0)
+        & (onset < offset)
+        & (offset < t_peak)
+        & (t_peak < n)
+        & (offset + _ms(max(ST_AFTER_J_MS, QRS_MARGIN_MS), fs) < n)
+    )
     if ok.sum() < MIN_BEATS:
         raise DelineationError(f"{int(ok.sum())} fully delineated beats, fewer than {MIN_BEATS}")
     return Fiducials(*(a[ok].astype(int) for a in (onset, offset, t_peak)))
@@ -113,8 +125,11 @@ def measure(x: np.ndarray, fid: Fiducials, fs: float) -> np.ndarray:
         qrs = x[on - margin : off + margin + 1] - base
         r_at = qrs.argmax(axis=0)
         s = np.array([qrs[i:, lead].min() for lead, i in enumerate(r_at)])
-        beats.append(np.stack([qrs.max(axis=0), s, x[tp] - base, _qrs_span(qrs, fs),
-                               x[off + st] - base], axis=-1))
+        beats.append(
+            np.stack(
+                [qrs.max(axis=0), s, x[tp] - base, _qrs_span(qrs, fs), x[off + st] - base], axis=-1
+            )
+        )
     return np.median(np.stack(beats), axis=0)
 
 
@@ -149,23 +164,38 @@ def measure_fold(real: np.ndarray, rec: np.ndarray, fs: float) -> FoldMeasures:
         out_rec.append(measure(rec[i], fid, fs))
         kept.append(i)
     shape = (0, len(LEAD_NAMES), len(MEASURES))
-    return FoldMeasures(np.stack(out_real) if kept else np.empty(shape),
-                        np.stack(out_rec) if kept else np.empty(shape), kept, failed)
+    return FoldMeasures(
+        np.stack(out_real) if kept else np.empty(shape),
+        np.stack(out_rec) if kept else np.empty(shape),
+        kept,
+        failed,
+    )
 
 
 def agreement_scores(fm: FoldMeasures) -> dict:
     """Per reconstructed lead and measure, :func:`training.metrics.agreement` across records;
     the headline is each statistic's mean over V1-V6."""
+
     def agree(lead: str, k: int) -> dict[str, float]:
         if len(fm.kept) < MIN_RECORDS:
             return dict.fromkeys(("slope", "r2", "bias", "loa"), float("nan"))
         return agreement(fm.real[:, lead_index(lead), k], fm.rec[:, lead_index(lead), k])
 
     per_lead = {name: {m: agree(name, k) for k, m in enumerate(MEASURES)} for name in RECONSTRUCTED}
-    v1_v6 = {m: {stat: float(np.mean([per_lead[n][m][stat] for n in PRECORDIAL]))
-                 for stat in ("slope", "r2", "bias", "loa")} for m in MEASURES}
-    return {"records": len(fm.kept), "failed": len(fm.failed), "reference_lead": REFERENCE_LEAD,
-            "v1_v6": v1_v6, "per_lead": per_lead}
+    v1_v6 = {
+        m: {
+            stat: float(np.mean([per_lead[n][m][stat] for n in PRECORDIAL]))
+            for stat in ("slope", "r2", "bias", "loa")
+        }
+        for m in MEASURES
+    }
+    return {
+        "records": len(fm.kept),
+        "failed": len(fm.failed),
+        "reference_lead": REFERENCE_LEAD,
+        "v1_v6": v1_v6,
+        "per_lead": per_lead,
+    }
 
 
 def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:

@@ -48,8 +48,13 @@ ROWS = {  # row key -> label in the table
     "lead_i": "Lead I alone",
 }
 #: Paired differences in macro AUROC: the gain over Lead I alone, and the gap to the real leads.
-PAIRS = [("real", "lead_i"), ("ekgan", "lead_i"), ("linear", "lead_i"), ("ekgan", "real"),
-         ("linear", "real")]
+PAIRS = [
+    ("real", "lead_i"),
+    ("ekgan", "lead_i"),
+    ("linear", "lead_i"),
+    ("ekgan", "real"),
+    ("linear", "real"),
+]
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,11 @@ def superclass_map(scp_statements: Path) -> dict[str, str]:
     """SCP code -> superclass for the diagnostic rows (diagnostic 1) of ``scp_statements.csv``."""
     with open(scp_statements, newline="") as f:
         rows = list(csv.DictReader(f))
-    return {r[""]: r["diagnostic_class"] for r in rows
-            if r["diagnostic"] and float(r["diagnostic"]) == 1.0 and r["diagnostic_class"]}
+    return {
+        r[""]: r["diagnostic_class"]
+        for r in rows
+        if r["diagnostic"] and float(r["diagnostic"]) == 1.0 and r["diagnostic_class"]
+    }
 
 
 def superclass_labels(scp_codes: dict[str, float], mapping: dict[str, str]) -> np.ndarray:
@@ -127,8 +135,13 @@ def macro_auroc(y: np.ndarray, scores: np.ndarray) -> tuple[float, list[float]]:
     return float(np.mean(per_class)), per_class
 
 
-def bootstrap_macro(y: np.ndarray, scores: dict[str, np.ndarray], pairs: list[tuple[str, str]],
-                    n_boot: int, seed: int) -> dict:
+def bootstrap_macro(
+    y: np.ndarray,
+    scores: dict[str, np.ndarray],
+    pairs: list[tuple[str, str]],
+    n_boot: int,
+    seed: int,
+) -> dict:
     """Percentile 95 % CIs of each input's macro AUROC and of paired differences between inputs.
 
     Records are resampled with replacement, the same draw for every input, so differences are
@@ -152,8 +165,10 @@ def bootstrap_macro(y: np.ndarray, scores: dict[str, np.ndarray], pairs: list[tu
 
     return {
         "ci": {k: ci(v) for k, v in boot.items()},
-        "differences": {f"{a} - {b}": {"difference": full[a] - full[b], "ci": ci(boot[a] - boot[b])}
-                        for a, b in pairs},
+        "differences": {
+            f"{a} - {b}": {"difference": full[a] - full[b], "ci": ci(boot[a] - boot[b])}
+            for a, b in pairs
+        },
     }
 
 
@@ -166,46 +181,64 @@ def build_classifier(channels: int, cfg: FitConfig, samples: int = 2500) -> kera
     x = inp
     for i, f in enumerate(cfg.filters):
         # A strided first layer halves the cost; 125 Hz still holds the QRS's main energy.
-        x = keras.layers.Conv1D(f, cfg.kernel, strides=2 if i == 0 else 1, padding="same",
-                                use_bias=False)(x)
+        x = keras.layers.Conv1D(
+            f, cfg.kernel, strides=2 if i == 0 else 1, padding="same", use_bias=False
+        )(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling1D(2)(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
     x = keras.layers.Dropout(cfg.dropout)(x)
     model = keras.Model(inp, keras.layers.Dense(len(SUPERCLASSES), activation="sigmoid")(x))
-    model.compile(keras.optimizers.Adam(cfg.lr), "binary_crossentropy",
-                  metrics=[keras.metrics.AUC(multi_label=True, num_labels=len(SUPERCLASSES),
-                                             name="auc")])
+    model.compile(
+        keras.optimizers.Adam(cfg.lr),
+        "binary_crossentropy",
+        metrics=[keras.metrics.AUC(multi_label=True, num_labels=len(SUPERCLASSES), name="auc")],
+    )
     return model
 
 
-def fit_classifier(x_fit: np.ndarray, y_fit: np.ndarray, x_stop: np.ndarray, y_stop: np.ndarray,
-                   cfg: FitConfig) -> tuple[keras.Model, dict]:
+def fit_classifier(
+    x_fit: np.ndarray, y_fit: np.ndarray, x_stop: np.ndarray, y_stop: np.ndarray, cfg: FitConfig
+) -> tuple[keras.Model, dict]:
     """Seeded fit; keeps the epoch with the best macro AUROC on the early-stopping records."""
     keras.utils.set_random_seed(cfg.seed)
     model = build_classifier(x_fit.shape[-1], cfg, x_fit.shape[1])
-    stop = keras.callbacks.EarlyStopping("val_auc", mode="max", patience=cfg.patience,
-                                         restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(
+        "val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
+    )
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    hist = model.fit(x_fit, y_fit, batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=2,
-                     validation_data=(x_stop, y_stop), callbacks=[stop], shuffle=True)
+    hist = model.fit(
+        x_fit,
+        y_fit,
+        batch_size=cfg.batch_size,
+        epochs=cfg.epochs,
+        verbose=2,
+        validation_data=(x_stop, y_stop),
+        callbacks=[stop],
+        shuffle=True,
+    )
     seconds = time.perf_counter() - t0
     history = {k: [round(float(v), 4) for v in vals] for k, vals in hist.history.items()}
     return model, {
-        "config": asdict(cfg), "train_seconds": round(seconds, 1),
+        "config": asdict(cfg),
+        "train_seconds": round(seconds, 1),
         "epochs_trained": len(history["loss"]),
         "best_epoch": int(np.argmax(history["val_auc"])) + 1,
-        "parameters": int(model.count_params()), "fit_records": len(x_fit),
-        "stop_records": len(x_stop), "cpu": _cpu_name(),
-        "load_average_start": round(load, 2), "load_average_end": round(os.getloadavg()[0], 2),
+        "parameters": int(model.count_params()),
+        "fit_records": len(x_fit),
+        "stop_records": len(x_stop),
+        "cpu": _cpu_name(),
+        "load_average_start": round(load, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
         "history": history,
     }
 
 
-def load_or_fit(name: str, data: tuple[np.ndarray, ...], cfg: FitConfig, weights_dir: Path,
-                reuse: bool) -> tuple[keras.Model, dict]:
+def load_or_fit(
+    name: str, data: tuple[np.ndarray, ...], cfg: FitConfig, weights_dir: Path, reuse: bool
+) -> tuple[keras.Model, dict]:
     """The cached classifier when ``reuse`` and its config match, else a fresh fit (then cached)."""
     weights = weights_dir / f"{name}.npz"
     meta_path = weights_dir / f"{name}.json"
@@ -246,8 +279,9 @@ def classifier_inputs(leads_500: np.ndarray, spec: PreprocessSpec) -> np.ndarray
     return expand(np.stack(out).astype(np.float32) / 1000.0)
 
 
-def reconstructed_inputs(ptbxl: Path, spec: PreprocessSpec, samples: int
-                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
+def reconstructed_inputs(
+    ptbxl: Path, spec: PreprocessSpec, samples: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
     """Fold 9 through each shipped model: ids, real inputs, Lead I + reconstruction inputs.
 
     Only records every model accepted are kept, so all rows score the same records.
@@ -258,8 +292,11 @@ def reconstructed_inputs(ptbxl: Path, spec: PreprocessSpec, samples: int
         model = ecg12.load(name, device="cpu")
         t0 = time.perf_counter()
         outs[name] = reconstruct_fold(model, records)
-        facts[name] = {"version": model.card.version, "refused": len(outs[name].refused),
-                       "reconstruct_seconds": round(time.perf_counter() - t0, 1)}
+        facts[name] = {
+            "version": model.card.version,
+            "refused": len(outs[name].refused),
+            "reconstruct_seconds": round(time.perf_counter() - t0, 1),
+        }
     common = sorted(set.intersection(*(set(o.ecg_ids) for o in outs.values())))
     ids = np.asarray(common)
     real, hybrid = None, {}
@@ -276,14 +313,16 @@ def reconstructed_inputs(ptbxl: Path, spec: PreprocessSpec, samples: int
 # ---------------------------------------------------------------- study
 
 
-def run(ptbxl: Path, cache_path: Path, cfg: FitConfig, weights_dir: Path, reuse: bool,
-        n_boot: int) -> dict:
+def run(
+    ptbxl: Path, cache_path: Path, cfg: FitConfig, weights_dir: Path, reuse: bool, n_boot: int
+) -> dict:
     """Train (or reuse) both classifiers, score the four inputs on fold 9, bootstrap the CIs."""
     cache = Cache.load(cache_path)
     labels = label_table(ptbxl)
     has_label = np.array([labels[int(i)].any() for i in cache.ecg_id])
-    part = {f: np.flatnonzero(np.isin(cache.fold, f) & has_label)
-            for f in (FIT_FOLDS, (STOP_FOLD,))}
+    part = {
+        f: np.flatnonzero(np.isin(cache.fold, f) & has_label) for f in (FIT_FOLDS, (STOP_FOLD,))
+    }
     fit, stop = part[FIT_FOLDS], part[(STOP_FOLD,)]
     y = np.stack([labels[int(i)] for i in cache.ecg_id])
     x_fit, x_stop = cache.leads_mv(fit), cache.leads_mv(stop)
@@ -301,35 +340,54 @@ def run(ptbxl: Path, cache_path: Path, cfg: FitConfig, weights_dir: Path, reuse:
         raise RuntimeError("fold-9 inputs differ from the cache; conditioning has drifted")
 
     scores: dict[str, np.ndarray] = {}
-    model12, meta12 = load_or_fit("lead12", (x_fit, y[fit], x_stop, y[stop]), cfg, weights_dir,
-                                  reuse)
+    model12, meta12 = load_or_fit(
+        "lead12", (x_fit, y[fit], x_stop, y[stop]), cfg, weights_dir, reuse
+    )
     scores["real"] = predict(model12, real)
     for name in RECONSTRUCTORS:
         scores[name] = predict(model12, hybrid[name])
-    model1, meta1 = load_or_fit("lead1", (x_fit[..., :1], y[fit], x_stop[..., :1], y[stop]),
-                                cfg, weights_dir, reuse)
+    model1, meta1 = load_or_fit(
+        "lead1", (x_fit[..., :1], y[fit], x_stop[..., :1], y[stop]), cfg, weights_dir, reuse
+    )
     scores["lead_i"] = predict(model1, real[..., :1])
 
     rows = {}
     for key, s in scores.items():
         macro, per_class = macro_auroc(y_test, s)
-        rows[key] = {"label": ROWS[key], "macro": macro,
-                     "per_class": dict(zip(SUPERCLASSES, per_class, strict=True))}
+        rows[key] = {
+            "label": ROWS[key],
+            "macro": macro,
+            "per_class": dict(zip(SUPERCLASSES, per_class, strict=True)),
+        }
     boot = bootstrap_macro(y_test, scores, PAIRS, n_boot, seed=cfg.seed)
     for key, ci in boot["ci"].items():
         rows[key]["macro_ci"] = ci
-    counts = {"fit (folds 1-7)": y[fit], f"early stop (fold {STOP_FOLD})": y[stop],
-              f"test (fold {TEST_FOLD})": y_test}
+    counts = {
+        "fit (folds 1-7)": y[fit],
+        f"early stop (fold {STOP_FOLD})": y[stop],
+        f"test (fold {TEST_FOLD})": y_test,
+    }
     return {
-        "rows": rows, "differences": boot["differences"], "bootstrap": n_boot,
-        "class_counts": {k: {c: int(v[:, j].sum()) for j, c in enumerate(SUPERCLASSES)}
-                         | {"records": len(v)} for k, v in counts.items()},
-        "unlabelled_dropped": {"train": int((~has_label & (cache.fold <= STOP_FOLD)).sum()),
-                               "test": int((~keep).sum())},
-        "classifiers": {"lead12": meta12, "lead1": meta1}, "reconstructors": recon,
-        "ecg12_version": ecg12.__version__, "spec": cache.spec.to_dict(),
-        "predictions": {"ecg_ids": ids.tolist(), "labels": y_test.astype(int).tolist(),
-                        **{k: np.round(s, 4).tolist() for k, s in scores.items()}},
+        "rows": rows,
+        "differences": boot["differences"],
+        "bootstrap": n_boot,
+        "class_counts": {
+            k: {c: int(v[:, j].sum()) for j, c in enumerate(SUPERCLASSES)} | {"records": len(v)}
+            for k, v in counts.items()
+        },
+        "unlabelled_dropped": {
+            "train": int((~has_label & (cache.fold <= STOP_FOLD)).sum()),
+            "test": int((~keep).sum()),
+        },
+        "classifiers": {"lead12": meta12, "lead1": meta1},
+        "reconstructors": recon,
+        "ecg12_version": ecg12.__version__,
+        "spec": cache.spec.to_dict(),
+        "predictions": {
+            "ecg_ids": ids.tolist(),
+            "labels": y_test.astype(int).tolist(),
+            **{k: np.round(s, 4).tolist() for k, s in scores.items()},
+        },
     }
 
 
@@ -350,33 +408,50 @@ def _verdict(name: str, diff: dict) -> str:
 def render_markdown(res: dict, credit: str) -> str:
     """The docs page: method, AUROC table, differences, counts, timing, conclusion, credit."""
     rows, diffs, clf = res["rows"], res["differences"], res["classifiers"]
-    table = ["| input | macro AUROC (95 % CI) | " + " | ".join(SUPERCLASSES) + " |",
-             "|---|---|" + "---|" * len(SUPERCLASSES)]
+    table = [
+        "| input | macro AUROC (95 % CI) | " + " | ".join(SUPERCLASSES) + " |",
+        "|---|---|" + "---|" * len(SUPERCLASSES),
+    ]
     for row in rows.values():
         lo, hi = row["macro_ci"]
-        table.append(f"| {row['label']} | **{row['macro']:.3f}** ({lo:.3f}-{hi:.3f}) | "
-                     + " | ".join(f"{row['per_class'][c]:.3f}" for c in SUPERCLASSES) + " |")
+        table.append(
+            f"| {row['label']} | **{row['macro']:.3f}** ({lo:.3f}-{hi:.3f}) | "
+            + " | ".join(f"{row['per_class'][c]:.3f}" for c in SUPERCLASSES)
+            + " |"
+        )
     diff_table = ["| difference | macro AUROC | 95 % CI |", "|---|---|---|"]
     for key, d in diffs.items():
         a, b = key.split(" - ")
-        diff_table.append(f"| {ROWS[a]} − {ROWS[b]} | {d['difference']:+.3f} | "
-                          f"{d['ci'][0]:+.3f} to {d['ci'][1]:+.3f} |")
-    counts = ["| records | n | " + " | ".join(SUPERCLASSES) + " |",
-              "|---|---|" + "---|" * len(SUPERCLASSES)]
+        diff_table.append(
+            f"| {ROWS[a]} − {ROWS[b]} | {d['difference']:+.3f} | "
+            f"{d['ci'][0]:+.3f} to {d['ci'][1]:+.3f} |"
+        )
+    counts = [
+        "| records | n | " + " | ".join(SUPERCLASSES) + " |",
+        "|---|---|" + "---|" * len(SUPERCLASSES),
+    ]
     for name, c in res["class_counts"].items():
-        counts.append(f"| {name} | {c['records']} | "
-                      + " | ".join(str(c[k]) for k in SUPERCLASSES) + " |")
-    timing = ["| classifier | inputs | parameters | epochs trained | best epoch | train s "
-              "| load average (start/end) |", "|---|---|---|---|---|---|---|"]
+        counts.append(
+            f"| {name} | {c['records']} | " + " | ".join(str(c[k]) for k in SUPERCLASSES) + " |"
+        )
+    timing = [
+        "| classifier | inputs | parameters | epochs trained | best epoch | train s "
+        "| load average (start/end) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, inputs in (("lead12", "12 leads"), ("lead1", "Lead I")):
         m = clf[key]
-        timing.append(f"| {key} | {inputs} | {m['parameters']:,} | {m['epochs_trained']} | "
-                      f"{m['best_epoch']} | {m['train_seconds']:.0f} | "
-                      f"{m['load_average_start']:.1f} / {m['load_average_end']:.1f} |")
+        timing.append(
+            f"| {key} | {inputs} | {m['parameters']:,} | {m['epochs_trained']} | "
+            f"{m['best_epoch']} | {m['train_seconds']:.0f} | "
+            f"{m['load_average_start']:.1f} / {m['load_average_end']:.1f} |"
+        )
     cfg = clf["lead12"]["config"]
-    recon = ", ".join(f"{k} {v['version']} ({v['refused']} refused, "
-                      f"{v['reconstruct_seconds']:.0f} s incl. reading)"
-                      for k, v in res["reconstructors"].items())
+    recon = ", ".join(
+        f"{k} {v['version']} ({v['refused']} refused, "
+        f"{v['reconstruct_seconds']:.0f} s incl. reading)"
+        for k, v in res["reconstructors"].items()
+    )
     verdicts = " ".join(_verdict(k, diffs[f"{k} - lead_i"]) for k in RECONSTRUCTORS)
     real, gap = diffs["real - lead_i"], [diffs[f"{k} - real"] for k in RECONSTRUCTORS]
     n_test = res["class_counts"][f"test (fold {TEST_FOLD})"]["records"]
@@ -384,8 +459,13 @@ def render_markdown(res: dict, credit: str) -> str:
         "# Diagnostic fidelity: does reconstruction add information beyond Lead I?",
         "",
         "Generated by `training/diagnostic.py`; do not edit by hand. Made with:",
-        "", "```", res["command"], "```", "",
-        "## Method", "",
+        "",
+        "```",
+        res["command"],
+        "```",
+        "",
+        "## Method",
+        "",
         "- **Labels**: PTB-XL's five diagnostic superclasses (NORM, MI, STTC, CD, HYP), "
         "multi-label. A record has a superclass if any code in its `scp_codes` is a diagnostic "
         "statement (`diagnostic` = 1 in `scp_statements.csv`) of that `diagnostic_class`; every "
@@ -407,7 +487,7 @@ def render_markdown(res: dict, credit: str) -> str:
         "I and II.",
         f"- **Test** (fold {TEST_FOLD}, {n_test} records): (a) the real 12 leads; (b) the real "
         "Lead I plus the 11 leads each shipped model reconstructs from it through the public API "
-        "(`ecg12.load(name, device=\"cpu\").reconstruct_many` on the 500 Hz Lead I), brought "
+        '(`ecg12.load(name, device="cpu").reconstruct_many` on the 500 Hz Lead I), brought '
         "to 250 Hz and conditioned exactly as the real leads (same `ecg12.preprocess` call, same "
         f"int16 µV rounding), into the 12-lead classifier; (c) Lead I into the Lead I classifier. "
         f"Models: {recon}.",
@@ -419,47 +499,78 @@ def render_markdown(res: dict, credit: str) -> str:
         f"their mean rank; macro = mean of the five. 95 % CIs: percentile bootstrap over "
         f"records ({res['bootstrap']} resamples, the same draws for every input, so differences "
         "are paired).",
-        "", "## AUROC on fold 9", "", *table, "",
-        "## Paired differences", "", *diff_table, "",
-        "## Class counts", "", *counts, "",
-        "Classes overlap (multi-label), so a row's classes can sum to more than n.", "",
-        "## Training", "", *timing, "",
+        "",
+        "## AUROC on fold 9",
+        "",
+        *table,
+        "",
+        "## Paired differences",
+        "",
+        *diff_table,
+        "",
+        "## Class counts",
+        "",
+        *counts,
+        "",
+        "Classes overlap (multi-label), so a row's classes can sum to more than n.",
+        "",
+        "## Training",
+        "",
+        *timing,
+        "",
         f"On {clf['lead12']['cpu']}, shared with other work (1-minute load averages above); "
         "times are wall-clock `model.fit` including the per-epoch fold-8 evaluation. Weights "
-        "are cached under `~/.cache/ecg12-train/diagnostic/`; `--reuse` skips training.", "",
-        "## Conclusion", "",
+        "are cached under `~/.cache/ecg12-train/diagnostic/`; `--reuse` skips training.",
+        "",
+        "## Conclusion",
+        "",
         f"The real 12 leads score {real['difference']:+.3f} macro AUROC over Lead I alone "
         f"(95 % CI {real['ci'][0]:+.3f} to {real['ci'][1]:+.3f}): that is the diagnostic "
         f"information the other 11 leads hold for this classifier. {verdicts} Against the real "
         "leads the reconstructions give up "
-        + " and ".join(f"{-g['difference']:.3f} ({k})" for k, g in zip(RECONSTRUCTORS, gap,
-                                                                        strict=True))
-        + " macro AUROC.", "",
+        + " and ".join(
+            f"{-g['difference']:.3f} ({k})" for k, g in zip(RECONSTRUCTORS, gap, strict=True)
+        )
+        + " macro AUROC.",
+        "",
         "A reconstruction is computed from Lead I alone, so it cannot hold information about "
         "the patient that Lead I lacks. A gain over the Lead I classifier could only come from "
         "the reconstruction model's learned 12-lead prior re-expressing Lead I in a form the "
         "12-lead classifier can use, not from new measurements; the gap to the real leads is "
         "what reconstruction does not recover. Reconstructed leads are not a substitute for "
-        "recorded ones in diagnosis.", "",
+        "recorded ones in diagnosis.",
+        "",
         "Limits: one small classifier per input, one seed, about 2,000 training records (a "
         "PTB-XL subset); a stronger classifier or the full data set would change the numbers, "
-        "and the reconstructions are judged by a classifier trained on real leads only.", "",
-        "## Data", "", f"Computed on {credit}. Per-record scores and labels are in the JSON "
-        "file written beside this page.", "",
+        "and the reconstructions are judged by a classifier trained on real leads only.",
+        "",
+        "## Data",
+        "",
+        f"Computed on {credit}. Per-record scores and labels are in the JSON "
+        "file written beside this page.",
+        "",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE / "ptbxl-250hz.npz",
-                   help="conditioned folds 1-9 from python -m training.data")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE / "ptbxl-250hz.npz",
+        help="conditioned folds 1-9 from python -m training.data",
+    )
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
-    p.add_argument("--reuse", action="store_true",
-                   help="load cached classifier weights (same config) instead of training")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="load cached classifier weights (same config) instead of training",
+    )
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--seed", type=int, default=FitConfig.seed)
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of fold 9")
@@ -467,8 +578,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", type=Path, default=None, help="results and predictions as JSON")
     args = p.parse_args(argv)
     cfg = FitConfig(epochs=args.epochs, seed=args.seed)
-    result = run(args.ptbxl, args.cache, cfg, args.weights_dir.expanduser(), args.reuse,
-                 args.bootstrap)
+    result = run(
+        args.ptbxl, args.cache, cfg, args.weights_dir.expanduser(), args.reuse, args.bootstrap
+    )
     result["command"] = "python -m training.diagnostic " + shlex.join(argv)
     result["ptbxl"] = str(args.ptbxl)
     result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

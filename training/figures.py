@@ -37,8 +37,9 @@ SCATTER_LEADS = ("V2", "V5")
 
 
 def _printout(real: np.ndarray, rec: np.ndarray, title: str, path: Path) -> Path:
-    fig = plot_12lead(rec, FS, compare=real, compare_fs=FS, labels=("reconstructed", "real"),
-                      title=title)
+    fig = plot_12lead(
+        rec, FS, compare=real, compare_fs=FS, labels=("reconstructed", "real"), title=title
+    )
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -53,16 +54,22 @@ def _figure(height: float) -> Figure:
     return fig
 
 
-def _scatter_panel(ax: Axes, x: np.ndarray, y: np.ndarray, lim: tuple[float, float],
-                   title: str) -> dict[str, float]:
+def _scatter_panel(
+    ax: Axes, x: np.ndarray, y: np.ndarray, lim: tuple[float, float], title: str
+) -> dict[str, float]:
     """Real vs reconstructed, with the identity and the least-squares line; returns the fit."""
     fit = agreement(x, y)
     # The least-squares line passes through the means, so the slope alone fixes it.
     line = np.array(lim)
     ax.scatter(x, y, s=8, alpha=0.5, color="#1f5fd0", linewidths=0)
     ax.plot(line, line, color="0.4", lw=1, ls="--", label="identity (slope 1)")
-    ax.plot(line, y.mean() + fit["slope"] * (line - x.mean()), color="#d62728", lw=1.5,
-            label=f"fit: slope {fit['slope']:.2f}, R² {fit['r2']:.2f}")
+    ax.plot(
+        line,
+        y.mean() + fit["slope"] * (line - x.mean()),
+        color="#d62728",
+        lw=1.5,
+        label=f"fit: slope {fit['slope']:.2f}, R² {fit['r2']:.2f}",
+    )
     ax.set(xlim=lim, ylim=lim, aspect="equal", title=title)
     ax.legend(loc="upper left", fontsize=8)
     return fit
@@ -99,18 +106,32 @@ def _bland_altman(real: np.ndarray, rec: np.ndarray, title: str, path: Path) -> 
         bottom.axhline(0, color="0.4", lw=1, ls="--")
         bottom.axhline(fit["bias"], color="#d62728", lw=1.5, label=f"bias {fit['bias']:+.2f} mV")
         for sign in (-1, 1):
-            bottom.axhline(fit["bias"] + sign * fit["loa"], color="#d62728", lw=1, ls=":",
-                           label=f"95% limits ± {fit['loa']:.2f} mV" if sign > 0 else None)
-        bottom.set(title=f"{name}: Bland-Altman", xlabel="mean of real and reconstructed (mV)",
-                   ylabel="reconstructed - real (mV)")
+            bottom.axhline(
+                fit["bias"] + sign * fit["loa"],
+                color="#d62728",
+                lw=1,
+                ls=":",
+                label=f"95% limits ± {fit['loa']:.2f} mV" if sign > 0 else None,
+            )
+        bottom.set(
+            title=f"{name}: Bland-Altman",
+            xlabel="mean of real and reconstructed (mV)",
+            ylabel="reconstructed - real (mV)",
+        )
         bottom.legend(loc="upper left", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=DPI)
     return path
 
 
-def draw(model_name: str, ptbxl: Path, outdir: Path, fold: int = VALID_FOLD,
-         registry: Path | None = None, limit: int | None = None) -> list[Path]:
+def draw(
+    model_name: str,
+    ptbxl: Path,
+    outdir: Path,
+    fold: int = VALID_FOLD,
+    registry: Path | None = None,
+    limit: int | None = None,
+) -> list[Path]:
     """Reconstruct the fold through the public API and draw the four figures into ``outdir``."""
     records = fold_records(ptbxl, fold, limit)
     model = ecg12.load(model_name, device="cpu", registry=ecg12.load_registry(registry))
@@ -123,19 +144,37 @@ def draw(model_name: str, ptbxl: Path, outdir: Path, fold: int = VALID_FOLD,
     paths = []
     for kind, i in (("typical", order[len(order) // 2]), ("worst", order[-1])):
         what = "median" if kind == "typical" else "largest"
-        title = (f"{model_name}, PTB-XL ecg_id {out.ecg_ids[i]} (fold {fold}): {what} MAE, "
-                 f"{record_mae[i]:.3f} mV; {band}")
+        title = (
+            f"{model_name}, PTB-XL ecg_id {out.ecg_ids[i]} (fold {fold}): {what} MAE, "
+            f"{record_mae[i]:.3f} mV; {band}"
+        )
         paths.append(_printout(real[i], rec[i], title, outdir / figure_name(model_name, kind)))
-    title = (f"{model_name}: amplitude per record, PTB-XL fold {fold} "
-             f"({len(out.ecg_ids)} records, band-passed {band})")
-    paths.append(_scatter(amplitude(real, axis=1), amplitude(rec, axis=1), title,
-                          outdir / figure_name(model_name, "amplitude")))
+    title = (
+        f"{model_name}: amplitude per record, PTB-XL fold {fold} "
+        f"({len(out.ecg_ids)} records, band-passed {band})"
+    )
+    paths.append(
+        _scatter(
+            amplitude(real, axis=1),
+            amplitude(rec, axis=1),
+            title,
+            outdir / figure_name(model_name, "amplitude"),
+        )
+    )
     beats = delineation.measure_fold(out.real, out.rec, FS)
     r = delineation.MEASURES.index("r_mv")
-    title = (f"{model_name}: beat R amplitude (median over beats), PTB-XL fold {fold} "
-             f"({len(beats.kept)} records delineated, {len(beats.failed)} failed; {band})")
-    paths.append(_bland_altman(beats.real[..., r], beats.rec[..., r], title,
-                               outdir / figure_name(model_name, "bland-altman")))
+    title = (
+        f"{model_name}: beat R amplitude (median over beats), PTB-XL fold {fold} "
+        f"({len(beats.kept)} records delineated, {len(beats.failed)} failed; {band})"
+    )
+    paths.append(
+        _bland_altman(
+            beats.real[..., r],
+            beats.rec[..., r],
+            title,
+            outdir / figure_name(model_name, "bland-altman"),
+        )
+    )
     return paths
 
 
@@ -143,8 +182,13 @@ COMPARE_LEADS = ("II", "aVF", "V1", "V2", "V4", "V6")
 COMPARE_SECONDS = 3.0
 
 
-def compare(models: list[tuple[str, Path | None]], ptbxl: Path, outdir: Path,
-            fold: int = VALID_FOLD, limit: int | None = None) -> Path:
+def compare(
+    models: list[tuple[str, Path | None]],
+    ptbxl: Path,
+    outdir: Path,
+    fold: int = VALID_FOLD,
+    limit: int | None = None,
+) -> Path:
     """One record, each model's reconstruction beside the real ECG (leads x models).
 
     The record is the first model's typical one (median per-record MAE), so the page shows an
@@ -177,8 +221,11 @@ def compare(models: list[tuple[str, Path | None]], ptbxl: Path, outdir: Path,
     for ax in axes[-1]:
         ax.set_xlabel("s", fontsize=8)
     axes[0, 0].legend(loc="upper right", fontsize=7)
-    fig.suptitle(f"PTB-XL ecg_id {first.ecg_ids[i]} (fold {fold}), typical record for "
-                 f"{loaded[0].name}; band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz", fontsize=10)
+    fig.suptitle(
+        f"PTB-XL ecg_id {first.ecg_ids[i]} (fold {fold}), typical record for "
+        f"{loaded[0].name}; band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz",
+        fontsize=10,
+    )
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "models-compared.png"
     fig.savefig(path, dpi=DPI)
@@ -203,11 +250,18 @@ def tradeoff(results: list[Path], outdir: Path) -> Path:
     # right: the crowded corner of the L1-trained generators, where the labels need room.
     views = ((0.55, 0.86, 0.0, 0.45), (0.755, 0.79, 0.14, 0.23))
     for ax, (x0, x1, y0, y1) in zip(axes, views, strict=True):
-        ax.fill_between([0.77, 1.0], 0.35, 1.0, color="#2ca02c", alpha=0.15,
-                        label="target: r ≥ 0.77 and R² ≥ 0.35")
+        ax.fill_between(
+            [0.77, 1.0],
+            0.35,
+            1.0,
+            color="#2ca02c",
+            alpha=0.15,
+            label="target: r ≥ 0.77 and R² ≥ 0.35",
+        )
         shown = {n: p for n, p in points.items() if x0 <= p[0] <= x1 and y0 <= p[1] <= y1}
-        zoomed = ax is axes[0] and (lambda r, r2: views[1][0] <= r <= views[1][1]
-                                    and views[1][2] <= r2 <= views[1][3])
+        zoomed = ax is axes[0] and (
+            lambda r, r2: views[1][0] <= r <= views[1][1] and views[1][2] <= r2 <= views[1][3]
+        )
         for name, (r, r2) in sorted(shown.items()):
             ax.scatter(r, r2, s=30, color="#1f5fd0", zorder=3)
             if not (zoomed and zoomed(r, r2)):  # named in the zoom instead
@@ -216,13 +270,26 @@ def tradeoff(results: list[Path], outdir: Path) -> Path:
             x, y = float(np.mean([float(v) for v in r.split("-")])), float(r2.lstrip("~"))
             if x0 <= x <= x1 and y0 <= y <= y1:
                 ax.scatter(x, y, s=40, facecolors="none", edgecolors="0.3", zorder=3)
-                ax.annotate("reference: " + label.split(" (")[0], (x, y), xytext=(4, -10),
-                            textcoords="offset points", fontsize=7, color="0.3")
+                ax.annotate(
+                    "reference: " + label.split(" (")[0],
+                    (x, y),
+                    xytext=(4, -10),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="0.3",
+                )
         ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="mean Pearson r, 11 leads")
     below = [f"{n} (r {p[0]:.2f})" for n, p in sorted(points.items()) if p[0] < views[0][0]]
     if below:
-        axes[0].text(0.99, 0.99, "off the chart: " + ", ".join(below), fontsize=7, ha="right",
-                     va="top", transform=axes[0].transAxes)
+        axes[0].text(
+            0.99,
+            0.99,
+            "off the chart: " + ", ".join(below),
+            fontsize=7,
+            ha="right",
+            va="top",
+            transform=axes[0].transAxes,
+        )
     axes[0].set(ylabel="V1-V6 amplitude R² (p99 - p1, reconstructed on real)")
     axes[0].legend(loc="center left", fontsize=8)
     axes[1].set_title("zoom", fontsize=9)
@@ -234,20 +301,41 @@ def tradeoff(results: list[Path], outdir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", help="the four figures of one model")
-    p.add_argument("--compare", nargs="+", default=[], metavar="MODEL",
-                   help="one record, each of these models beside the real ECG")
-    p.add_argument("--tradeoff", nargs="+", type=Path, default=[], metavar="RESULTS_JSON",
-                   help="r against amplitude R² of every model in these training.evaluate JSONs")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="one record, each of these models beside the real ECG",
+    )
+    p.add_argument(
+        "--tradeoff",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="RESULTS_JSON",
+        help="r against amplitude R² of every model in these training.evaluate JSONs",
+    )
     p.add_argument("--ptbxl", type=Path, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--out", type=Path, default=Path("docs/figures"))
-    p.add_argument("--registry", type=Path, action="append", default=[],
-                   help="registry.json (repeatable; a model comes from the first that names "
-                   "it); default: the package's")
-    p.add_argument("--fold", type=int, default=VALID_FOLD,
-                   help=f"any fold but {TEST_FOLD}, which only the maintainers score")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        action="append",
+        default=[],
+        help="registry.json (repeatable; a model comes from the first that names "
+        "it); default: the package's",
+    )
+    p.add_argument(
+        "--fold",
+        type=int,
+        default=VALID_FOLD,
+        help=f"any fold but {TEST_FOLD}, which only the maintainers score",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N records only (smoke tests)")
     args = p.parse_args(argv)
     if args.fold == TEST_FOLD:

@@ -42,8 +42,9 @@ def lagged(x: np.ndarray, taps: int = TAPS) -> np.ndarray:
     return sliding_window_view(np.asarray(x, dtype=np.float64), taps)
 
 
-def fit_fir(pairs: Iterable[tuple[np.ndarray, np.ndarray]], taps: int = TAPS, ridge: float = RIDGE
-            ) -> np.ndarray:
+def fit_fir(
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]], taps: int = TAPS, ridge: float = RIDGE
+) -> np.ndarray:
     """Least-squares centred FIR filters from (input (n,), targets (n, k)) pairs -> (k, taps).
 
     Normal equations are summed record by record, so the data never has to fit in memory at
@@ -74,8 +75,14 @@ def full_kernel(fir: np.ndarray) -> np.ndarray:
     i = np.zeros(taps)
     i[taps // 2] = 1.0
     ii = fir[0]
-    rows = {"I": i, "II": ii, "III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2,
-            "aVF": ii - i / 2}
+    rows = {
+        "I": i,
+        "II": ii,
+        "III": ii - i,
+        "aVR": -(i + ii) / 2,
+        "aVL": i - ii / 2,
+        "aVF": ii - i / 2,
+    }
     rows.update(zip(TARGETS[1:], fir[1:], strict=True))
     return np.stack([rows[name] for name in LEAD_NAMES])
 
@@ -101,17 +108,20 @@ def to_onnx(kernel: np.ndarray, out: Path) -> Path:
     axis = numpy_helper.from_array(np.array([1], dtype=np.int64), "channel_axis")
     nodes = [
         helper.make_node("Unsqueeze", ["lead_i", "channel_axis"], ["lead_i_channel"]),
-        helper.make_node("Conv", ["lead_i_channel", "fir"], ["leads"], kernel_shape=[taps],
-                         pads=[half, half]),
+        helper.make_node(
+            "Conv", ["lead_i_channel", "fir"], ["leads"], kernel_shape=[taps], pads=[half, half]
+        ),
     ]
     graph = helper.make_graph(
-        nodes, "ecg12-linear-fir",
+        nodes,
+        "ecg12-linear-fir",
         [helper.make_tensor_value_info("lead_i", TensorProto.FLOAT, ["batch", "window"])],
         [helper.make_tensor_value_info("leads", TensorProto.FLOAT, ["batch", leads, "window"])],
         initializer=[weights, axis],
     )
-    model = helper.make_model(graph, producer_name="ecg12 training.linear",
-                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model = helper.make_model(
+        graph, producer_name="ecg12 training.linear", opset_imports=[helper.make_opsetid("", OPSET)]
+    )
     model.ir_version = 8  # the IR of opset 17: loadable by every onnxruntime ecg12 supports
     onnx.checker.check_model(model, full_check=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -176,31 +186,48 @@ def card(out: Path, stats: dict, records: int, fit_seconds: float) -> dict:
     from training.cards import git_commit, sha256
 
     return {
-        "version": "1.0.0", "file": out.name, "sha256": sha256(out),
-        "size_bytes": out.stat().st_size, "bundled": True,
+        "version": "1.0.0",
+        "file": out.name,
+        "sha256": sha256(out),
+        "size_bytes": out.stat().st_size,
+        "bundled": True,
         "description": "Linear floor: one least-squares 101-tap FIR per lead from Lead I "
-                       "(the baseline every model must beat)",
+        "(the baseline every model must beat)",
         "preprocessing": SPEC.to_dict(),
         "training": {
             "method": "least squares (normal equations, ridge 1e-6 x mean diagonal) of a centred "
-                      "FIR from Lead I for II and V1-V6; III, aVR, aVL, aVF from I and II",
-            "taps": TAPS, "fs": SPEC.fs,
+            "FIR from Lead I for II and V1-V6; III, aVR, aVL, aVF from I and II",
+            "taps": TAPS,
+            "fs": SPEC.fs,
             "data": "PTB-XL 1.0.3 (subset of 2,664 records), 500 Hz, all samples of each record",
-            "folds": list(TRAIN_FOLDS), "records": records,
-            "fit_seconds": round(fit_seconds, 1), "git_commit": git_commit(),
+            "folds": list(TRAIN_FOLDS),
+            "records": records,
+            "fit_seconds": round(fit_seconds, 1),
+            "git_commit": git_commit(),
         },
-        "metrics": {"fold9": {
-            "records": stats["records"],
-            **{k: round(stats[k], 4) for k in ("mean_r", "mae_mv", "rmse_mv",
-                                               "v1_v6_amplitude_slope", "v1_v6_amplitude_r2")},
-            "per_lead_r": {name: round(v["r"], 4) for name, v in stats["per_lead"].items()},
-        }},
+        "metrics": {
+            "fold9": {
+                "records": stats["records"],
+                **{
+                    k: round(stats[k], 4)
+                    for k in (
+                        "mean_r",
+                        "mae_mv",
+                        "rmse_mv",
+                        "v1_v6_amplitude_slope",
+                        "v1_v6_amplitude_r2",
+                    )
+                },
+                "per_lead_r": {name: round(v["r"], 4) for name, v in stats["per_lead"].items()},
+            }
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--out", type=Path, default=Path("ecg12/models/linear-v1.onnx"))
     p.add_argument("--cache", type=Path, default=CACHE_FILE, help="conditioned 500 Hz records")
@@ -213,8 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     kernel = full_kernel(fir)
     to_onnx(kernel, args.out)
     err = verify_onnx(args.out, kernel)
-    print(f"fitted {len(TARGETS)} filters on {len(cache.select(TRAIN_FOLDS))} records "
-          f"in {fit_seconds:.1f} s; onnxruntime vs numpy max |diff| {err:.1e} mV")
+    print(
+        f"fitted {len(TARGETS)} filters on {len(cache.select(TRAIN_FOLDS))} records "
+        f"in {fit_seconds:.1f} s; onnxruntime vs numpy max |diff| {err:.1e} mV"
+    )
 
     stats = evaluate(cache, cache.select((VALID_FOLD,)), session_predict(args.out))
     print(f"fold {VALID_FOLD} ({stats['records']} records): {summary_line(stats)}")

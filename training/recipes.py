@@ -13,17 +13,17 @@ from typing import Any
 import keras
 
 from training import baselines, ekgan
-from training.steps import Body, Losses, ekgan_body
+from training.steps import Body, Losses, ekgan_body, low_pass_taps
 
 
 @dataclass(frozen=True)
 class Recipe:
     """``nets(width, cfg)`` -> networks, ``nets[0]`` the Lead I -> 12-lead generator;
-    ``body(cfg)`` -> its update; ``tags`` name each network's arrays in checkpoints;
-    ``architecture(cfg)`` -> one line for the model card."""
+    ``body(cfg, fs)`` -> its update (``fs``: the windows' rate); ``tags`` name each network's
+    arrays in checkpoints; ``architecture(cfg)`` -> one line for the model card."""
 
     nets: Callable[[int, Any], list[keras.Model]]
-    body: Callable[[Any], Body]
+    body: Callable[[Any, float], Body]
     tags: tuple[str, ...]
     architecture: Callable[[Any], str]
 
@@ -41,36 +41,41 @@ def _ig_text(cfg: Any) -> str:
     return f"EKGAN inference generator: 2-D U-Net on a 16-row lead image{extra}"
 
 
+def _losses(cfg: Any, fs: float, alpha: float, gan: bool) -> Losses:
+    taps = low_pass_taps(fs) if cfg.band_mask else ()
+    return Losses(cfg.lam, alpha, gan, cfg.amp_weight, taps)
+
+
 RECIPES: dict[str, Recipe] = {
     # EKGAN (Joo et al. 2023): IG, LG and D; adversarial + lambda L1 + alpha latent L1.
     "ekgan": Recipe(
         _ekgan_nets,
-        lambda cfg: ekgan_body(Losses(cfg.lam, cfg.alpha, True, cfg.amp_weight)),
+        lambda cfg, fs: ekgan_body(_losses(cfg, fs, cfg.alpha, gan=True)),
         ("ig", "lg", "d"),
         _ig_text,
     ),
     # IG alone with L1 (and the optional amplitude term): the plain generator of the docs.
     "l1": Recipe(
         _ekgan_nets,
-        lambda cfg: ekgan_body(Losses(cfg.lam, 0.0, False, cfg.amp_weight)),
+        lambda cfg, fs: ekgan_body(_losses(cfg, fs, 0.0, gan=False)),
         ("ig", "lg", "d"),
         _ig_text,
     ),
     "pix2pix": Recipe(
         lambda width, cfg: baselines.pix2pix_nets(width),
-        lambda cfg: baselines.pix2pix_body(cfg.lam),
+        lambda cfg, fs: baselines.pix2pix_body(cfg.lam),
         ("g", "d"),
         lambda cfg: "Pix2pix: U-Net generator + conditional PatchGAN on a 16-row lead image",
     ),
     "cyclegan": Recipe(
         lambda width, cfg: baselines.cyclegan_nets(width),
-        lambda cfg: baselines.cyclegan_body(),
+        lambda cfg, fs: baselines.cyclegan_body(),
         ("g", "f", "dy", "dx"),
         lambda cfg: "CycleGAN: ResNet generators Lead I <-> 12-lead, PatchGAN discriminators",
     ),
     "cardiogan": Recipe(
         lambda width, cfg: baselines.cardiogan_nets(width),
-        lambda cfg: baselines.cardiogan_body(),
+        lambda cfg, fs: baselines.cardiogan_body(),
         ("g", "f", "dty", "dfy", "dtx", "dfx"),
         lambda cfg: "CardioGAN: attention U-Net generators, time and frequency discriminators",
     ),

@@ -1,10 +1,11 @@
 """Training updates written once in Keras' stateless API; only autodiff and compilation are
 backend-specific (TensorFlow on CPUs, JAX on lent GPUs).
 
-A model's update is a *body*: ``body(nets, apply, state, x, y) -> (state, metrics)``, where
+A model's update is a *body*: ``body(nets, apply, state, x, y, band) -> (state, metrics)``, where
 ``state[i]`` is ``(trainable values, non-trainable values, optimiser values)`` of ``nets[i]`` and
 ``apply(i, opt_state, grads, trainable) -> (trainable, opt_state)`` steps optimiser ``i``.
-Bodies compute gradients with :func:`value_and_grad`. :class:`Stepper` runs any body.
+``band`` is (batch,) 0/1: 1 where the target was recorded at 100 Hz and so holds nothing above
+50 Hz. Bodies compute gradients with :func:`value_and_grad`. :class:`Stepper` runs any body.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -30,6 +32,27 @@ class Losses:
     alpha: float = 1.0
     gan: bool = True
     amp: float = 0.0
+    #: FIR low-pass (at the window's rate) that a 100 Hz target's loss sees the output through,
+    #: so those targets teach nothing about the band above 50 Hz; () = compare as is.
+    low_pass: tuple[float, ...] = ()
+
+
+def low_pass_taps(fs: float, cutoff_hz: float = 50.0, taps: int = 41) -> tuple[float, ...]:
+    """A linear-phase Kaiser low-pass at the band edge of a 100 Hz recording."""
+    from scipy import signal
+
+    return tuple(float(t) for t in signal.firwin(taps, cutoff_hz, fs=fs, window=("kaiser", 5.0)))
+
+
+def seen_as_recorded(image: Any, band: Any, taps: tuple[float, ...]) -> Any:
+    """``image`` (batch, rows, time, 1) as each target's recording would hold it: low-passed
+    where ``band`` is 1, unchanged where 0 (and everywhere when there are no ``taps``)."""
+    if not taps:
+        return image
+    kernel = ops.reshape(ops.convert_to_tensor(taps, dtype=image.dtype), (1, len(taps), 1, 1))
+    low = ops.conv(image, kernel, strides=1, padding="same")
+    weight = ops.reshape(ops.cast(band, image.dtype), (-1, 1, 1, 1))
+    return image + weight * (low - image)
 
 
 def bce(logits: Any, target: float) -> Any:
@@ -97,7 +120,10 @@ class Stepper:
         replicated = self.sharding and self.sharding[0]
         self._step = _compile(self._jax_step if self.jax else self._tf_step, replicated)
 
-    def step(self, x, y) -> dict:
+    def step(self, x, y, band=None) -> dict:
+        """One update; ``band`` defaults to every target recorded at full band."""
+        if band is None:
+            band = np.zeros(x.shape[0], np.float32)
         if self.jax:
             if self.sharding:
                 import jax
@@ -108,10 +134,10 @@ class Stepper:
                         f"batch size {x.shape[0]} is not divisible by the {n} devices that "
                         f"share each batch; use a multiple of {n}"
                     )
-                x, y = jax.device_put((x, y), self.sharding[1])
-            self.state, metrics = self._step(self.state, x, y)
+                x, y, band = jax.device_put((x, y, band), self.sharding[1])
+            self.state, metrics = self._step(self.state, x, y, band)
         else:
-            metrics = self._step(x, y)
+            metrics = self._step(x, y, band)
         return metrics
 
     def sync(self) -> None:
@@ -136,19 +162,19 @@ class Stepper:
 
         return jax.device_put(state, self.sharding[0])
 
-    def _jax_step(self, state, x, y):
+    def _jax_step(self, state, x, y, band):
         def apply(i, opt_state, grads, tv):
             return self.opts[i].stateless_apply(opt_state, grads, tv)
 
-        return self.body(self.nets, apply, state, x, y)
+        return self.body(self.nets, apply, state, x, y, band)
 
-    def _tf_step(self, x, y):
+    def _tf_step(self, x, y, band):
         def apply(i, opt_state, grads, tv):
             variables = self.nets[i].trainable_variables
             self.opts[i].apply(grads, variables)
             return [v.value for v in variables], opt_state
 
-        state, metrics = self.body(self.nets, apply, _read(self.nets, self.opts), x, y)
+        state, metrics = self.body(self.nets, apply, _read(self.nets, self.opts), x, y, band)
         for (_, ntv, _), net in zip(state, self.nets, strict=True):
             for var, val in zip(net.non_trainable_variables, ntv, strict=True):
                 var.assign(val)
@@ -182,13 +208,15 @@ def _read(nets: list[keras.Model], opts: list[keras.optimizers.Optimizer]) -> tu
 def ekgan_body(losses: Losses) -> Body:
     """EKGAN's update with these loss weights: ``nets`` are IG, LG and D."""
 
-    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y):
-        return _ekgan_update(nets, losses, apply, state, x, y)
+    def body(nets: list[keras.Model], apply: Callable, state: tuple, x, y, band):
+        return _ekgan_update(nets, losses, apply, state, x, y, band)
 
     return body
 
 
-def _ekgan_update(nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple, x, y):
+def _ekgan_update(
+    nets: list[keras.Model], losses: Losses, apply: Callable, state: tuple, x, y, band
+):
     """One update of LG, IG and D, in that order (LG's fresh latent is IG's target)."""
     ig, lg, d = nets
     use_lg = losses.alpha > 0
@@ -199,9 +227,10 @@ def _ekgan_update(nets: list[keras.Model], losses: Losses, apply: Callable, stat
 
     def ig_loss(tv, ntv, d_tv, d_ntv, target_latent, x, y):
         (fake, latent), ntv = ig.stateless_call(tv, ntv, x, training=True)
-        l1 = ops.mean(ops.abs(y - fake))
+        seen = seen_as_recorded(fake, band, losses.low_pass)
+        l1 = ops.mean(ops.abs(y - seen))
         lat = ops.mean(ops.abs(latent - target_latent)) if use_lg else ops.zeros(())
-        amp = ops.mean(ops.abs(ops.std(fake, axis=2) - ops.std(y, axis=2)))
+        amp = ops.mean(ops.abs(ops.std(seen, axis=2) - ops.std(y, axis=2)))
         adv = ops.zeros(())
         if losses.gan:
             logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)

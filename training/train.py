@@ -32,7 +32,16 @@ from ecg12.inference import finish, infer  # noqa: E402
 from ecg12.preprocess import PreprocessSpec  # noqa: E402
 from ecg12.writers import atomic_file  # noqa: E402
 from training import ekgan, metrics  # noqa: E402
-from training.data import DEFAULT_CACHE, TRAIN_FOLDS, VALID_FOLD, Cache, random_crops  # noqa: E402
+from training.data import (  # noqa: E402
+    DEFAULT_CACHE,
+    DEFAULT_SPEC,
+    LOW_RATE,
+    TRAIN_FOLDS,
+    VALID_FOLD,
+    Cache,
+    Crops,
+    random_crops,
+)
 from training.recipes import RECIPES  # noqa: E402
 from training.steps import Stepper  # noqa: E402
 
@@ -51,8 +60,14 @@ class Config:
     lam: float = 100.0
     alpha: float = 1.0
     amp_weight: float = 0.0  # amplitude (per-lead std) term, see training.steps.Losses
-    init: str = ""  # start IG from these weights (a best_ig.npz), e.g. to fine-tune
+    init: str = ""  # start IG from a best_ig.npz, or from a shipped ekgan .onnx (--freeze-bn)
+    freeze_bn: bool = False  # IG's batch norms fixed (needed from an .onnx: its BNs are folded)
     crops_per_record: int = 8
+    # Mixed rates (training.data): the chance that a 500 Hz record's input is shown as a 100 Hz
+    # recording gives it, and whether 100 Hz targets are compared below 50 Hz only.
+    low_band_input: float = 0.0
+    band_mask: bool = False
+    source_fs: float = 0.0  # train on records recorded at this rate only (0 = all)
     window: int = 0  # samples per model window; 0 = the cache's (512 at 250 Hz)
     context: int = 0  # self-attention blocks between IG's encoder and decoder (0 = the paper's)
     mixed_precision: bool = False  # bfloat16 compute, float32 weights (for GPUs)
@@ -71,8 +86,10 @@ class Config:
             raise ValueError(f"select must be mean_r or amplitude, not {self.select!r}")
         if scores["mean_r"] < self.min_r:
             return False
-        return best is None or best["mean_r"] < self.min_r or (
-            scores["v1_v6_amplitude_r2"] > best["v1_v6_amplitude_r2"]
+        return (
+            best is None
+            or best["mean_r"] < self.min_r
+            or (scores["v1_v6_amplitude_r2"] > best["v1_v6_amplitude_r2"])
         )
 
     def spec(self, cached: PreprocessSpec) -> PreprocessSpec:
@@ -106,7 +123,12 @@ class Trainer:
     """Networks, optimisers, the compiled step and the run's bookkeeping."""
 
     def __init__(
-        self, cfg: Config, steps_per_epoch: int, width: int, scale_mv: float = 1.0
+        self,
+        cfg: Config,
+        steps_per_epoch: int,
+        width: int,
+        scale_mv: float = 1.0,
+        fs: float = DEFAULT_SPEC.fs,
     ) -> None:
         keras.utils.set_random_seed(cfg.seed)
         if keras.backend.backend() == "tensorflow":
@@ -122,24 +144,27 @@ class Trainer:
         recipe = RECIPES[cfg.model]
         self.tags = recipe.tags
         self.nets = recipe.nets(width, cfg)
+        if cfg.freeze_bn:
+            for layer in self.nets[0].layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
         sched = EpochDecay(cfg.lr, steps_per_epoch, cfg.decay_after, cfg.decay)
         self.opts = [keras.optimizers.Adam(sched, beta_1=cfg.beta_1) for _ in self.nets]
         for net, opt in zip(self.nets, self.opts, strict=True):
             opt.build(net.trainable_variables)
-        self.stepper = Stepper(self.nets, self.opts, recipe.body(cfg))
+        self.stepper = Stepper(self.nets, self.opts, recipe.body(cfg, fs))
 
     @property
     def ig(self) -> keras.Model:
         """The generator that is exported (EKGAN's IG, or a baseline's Lead I -> 12-lead net)."""
         return self.nets[0]
 
-    def train_batch(self, leads: np.ndarray) -> dict:
-        """One update on (batch, window, 12) mV windows; returns the losses as backend scalars
-        (left on the device so that steps are not serialised by a host copy)."""
-        units = leads / self.scale_mv
-        x = ekgan.lead_i_to_image(units[:, :, 0])
-        y = ekgan.leads_to_image(units)
-        return self.stepper.step(x, y)
+    def train_batch(self, crops: Crops) -> dict:
+        """One update on a batch of :class:`training.data.Crops`; returns the losses as backend
+        scalars (left on the device so that steps are not serialised by a host copy)."""
+        x = ekgan.lead_i_to_image(crops.lead_i / self.scale_mv)
+        y = ekgan.leads_to_image(crops.leads / self.scale_mv)
+        return self.stepper.step(x, y, crops.low_band)
 
     def sync(self) -> None:
         self.stepper.sync()
@@ -167,14 +192,40 @@ class Trainer:
         self.stepper.reload()
 
 
+def reconstruct(trainer: Trainer, lead_i: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """(records, samples) conditioned Lead I in mV -> (records, samples, 12) mV, through the
+    runtime's own windowing and stitching."""
+    units = [x / spec.scale_mv for x in lead_i]
+    raw = infer(units, spec, trainer.predict)
+    return np.stack([finish(p.leads, x, spec) for p, x in zip(raw, units, strict=True)])
+
+
 def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray, spec: PreprocessSpec) -> dict:
-    """Fold scores of the current generator, through the runtime's own windowing and stitching."""
+    """Fold scores of the current generator: on all of ``idx``, on its 500 Hz and 100 Hz parts
+    (``*_500``, ``*_100``), and on the 500 Hz part given its Lead I as a 100 Hz recording gives
+    it (``*_500_low_in``), plus how far those two answers differ (``band_invariance_r``: mean r
+    between them over 11 leads; 1 = the band above 50 Hz changes nothing)."""
     real = cache.leads_mv(idx)
-    raw = infer([r[:, 0] / spec.scale_mv for r in real], spec, trainer.predict)
-    rec = np.stack(
-        [finish(p.leads, r[:, 0] / spec.scale_mv, spec) for p, r in zip(raw, real, strict=True)]
-    )
-    return metrics.score(real, rec, spec.fs)
+    rec = reconstruct(trainer, real[:, :, 0], spec)
+    scores = metrics.score(real, rec, spec.fs)
+    high = cache.source_fs[idx] != LOW_RATE
+    for tag, part in (("500", high), ("100", ~high)):
+        if part.any():
+            scores.update(_summary(metrics.score(real[part], rec[part], spec.fs), tag))
+    if high.any():
+        low_in = reconstruct(trainer, cache.lead_i_low[idx[high]] / np.float32(1000), spec)
+        scores.update(_summary(metrics.score(real[high], low_in, spec.fs), "500_low_in"))
+        same = metrics.score(rec[high], low_in, spec.fs)
+        scores["band_invariance_r"] = same["mean_r"]
+        scores["band_invariance_mae_mv"] = same["mae_mv"]
+    return scores
+
+
+SUMMARY = ("mean_r", "mae_mv", "rmse_mv", "v1_v6_amplitude_slope", "v1_v6_amplitude_r2")
+
+
+def _summary(scores: dict, tag: str) -> dict:
+    return {f"{k}_{tag}": scores[k] for k in SUMMARY}
 
 
 def save_atomic(path: Path, **arrays: np.ndarray) -> None:
@@ -198,7 +249,8 @@ def run(
 ) -> dict:
     """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history."""
     cache = Cache.load(Path(cfg.cache).expanduser())
-    train_idx, valid_idx = cache.select(TRAIN_FOLDS), cache.select((VALID_FOLD,))
+    train_idx = cache.select(TRAIN_FOLDS, cfg.source_fs or None)
+    valid_idx = cache.select((VALID_FOLD,))
     if limit_records:
         train_idx, valid_idx = train_idx[:limit_records], valid_idx[:limit_records]
     steps = len(train_idx) * cfg.crops_per_record // cfg.batch_size
@@ -208,12 +260,9 @@ def run(
             f"one batch of {cfg.batch_size}"
         )
     spec = cfg.spec(cache.spec)
-    trainer = Trainer(cfg, steps, spec.window, spec.scale_mv)
+    trainer = Trainer(cfg, steps, spec.window, spec.scale_mv, spec.fs)
     if cfg.init:
-        with np.load(Path(cfg.init).expanduser()) as z:
-            for i, v in enumerate(trainer.ig.weights):
-                v.assign(z[f"w{i}"].astype("float32"))
-        trainer.stepper.reload()
+        _warm_start(trainer, Path(cfg.init).expanduser())
     run_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "config": asdict(cfg),
@@ -234,15 +283,26 @@ def run(
             trainer.load_variables(dict(z))
         print(f"resumed {run_dir} at epoch {meta['epoch']}")
     log = _tensorboard(run_dir)
+    if cfg.init and not meta["history"]:
+        # Epoch 0: the starting weights on this run's fold 9, the mark every epoch must beat.
+        meta["start"] = {
+            k: v
+            for k, v in evaluate(trainer, cache, valid_idx, spec).items()
+            if k not in ("record_mae_mv", "per_lead")
+        }
+        print(f"start | fold 9 {metrics.summary_line(meta['start'])}", flush=True)
     t_start = time.time()
     while meta["epoch"] < cfg.epochs:
         epoch = meta["epoch"]
         rng = np.random.default_rng([cfg.seed, epoch])
-        crops = random_crops(cache, train_idx, cfg.crops_per_record, rng, spec.window)
+        crops = random_crops(
+            cache, train_idx, cfg.crops_per_record, rng, spec.window, cfg.low_band_input
+        )
         t0 = time.time()
         sums: dict = {}
         for b in range(steps):
-            m = trainer.train_batch(crops[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+            batch = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
+            m = trainer.train_batch(Crops(*(part[batch] for part in crops)))
             for k, v in m.items():
                 sums[k] = sums[k] + v if k in sums else v
         sums = {k: float(v) for k, v in sums.items()}
@@ -255,14 +315,7 @@ def run(
             "windows_per_s": steps * cfg.batch_size / seconds,
             **{k: v / steps for k, v in sums.items()},
             **{
-                k: scores[k]
-                for k in (
-                    "mean_r",
-                    "mae_mv",
-                    "rmse_mv",
-                    "v1_v6_amplitude_slope",
-                    "v1_v6_amplitude_r2",
-                )
+                k: v for k, v in scores.items() if k not in ("records", "per_lead", "record_mae_mv")
             },
         }
         meta["history"].append(entry)
@@ -286,6 +339,23 @@ def run(
             print("time budget reached; resume with --resume")
             break
     return meta
+
+
+def _warm_start(trainer: Trainer, path: Path) -> None:
+    """IG's weights from a run's ``best_ig.npz`` or from a shipped ekgan ONNX file."""
+    if path.suffix == ".onnx":
+        from training.onnx_weights import ig_weights, load_into
+
+        if not trainer.cfg.freeze_bn:
+            raise ValueError(
+                f"{path}: an ONNX export has its batch norms folded; train with --freeze-bn"
+            )
+        load_into(trainer.ig, ig_weights(path, trainer.cfg.context))
+    else:
+        with np.load(path) as z:
+            for i, v in enumerate(trainer.ig.weights):
+                v.assign(z[f"w{i}"].astype("float32"))
+    trainer.stepper.reload()
 
 
 def _hardware() -> str:

@@ -75,8 +75,13 @@ def test_select_lead_case_insensitive(truth: wfdb.Record, shared_data: Path, ask
 @pytest.mark.parametrize("name", ["I", "i", "Lead I", "ECG_Lead_I", "MLI"])
 def test_lead_i_aliases(truth: wfdb.Record, name: str) -> None:
     rec = Recording(
-        signal=truth.p_signal[:, [1, 0]], fs=500.0, sig_name=["II", name], units=["mV", "mV"],
-        source="memory", format="npy", comments=[],
+        signal=truth.p_signal[:, [1, 0]],
+        fs=500.0,
+        sig_name=["II", name],
+        units=["mV", "mV"],
+        source="memory",
+        format="npy",
+        comments=[],
     )
     x, got = select_lead(rec)
     assert got == name
@@ -91,14 +96,32 @@ def test_read_lead_picks_named_non_standard_channel(shared_data: Path) -> None:
 
 def test_wfdb_microvolts_converted_and_foreign_units_refused(tmp_path: Path, truth) -> None:
     lead_i = truth.p_signal[:, :1]
-    wfdb.wrsamp("uv", fs=500, units=["uV"], sig_name=["I"], p_signal=lead_i * 1000, fmt=["16"],
-                adc_gain=[1.0], baseline=[0], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "uv",
+        fs=500,
+        units=["uV"],
+        sig_name=["I"],
+        p_signal=lead_i * 1000,
+        fmt=["16"],
+        adc_gain=[1.0],
+        baseline=[0],
+        write_dir=str(tmp_path),
+    )
     rec = read_recording(tmp_path / "uv.hea")
     assert rec.units == ["mV"]
     np.testing.assert_allclose(rec.signal[:, 0], lead_i[:, 0], atol=1e-3)
 
-    wfdb.wrsamp("bp", fs=500, units=["mmHg"], sig_name=["I"], p_signal=lead_i * 50 + 90,
-                fmt=["16"], adc_gain=[100.0], baseline=[0], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "bp",
+        fs=500,
+        units=["mmHg"],
+        sig_name=["I"],
+        p_signal=lead_i * 50 + 90,
+        fmt=["16"],
+        adc_gain=[100.0],
+        baseline=[0],
+        write_dir=str(tmp_path),
+    )
     with pytest.raises(InputError, match=r"bp\.hea: channel I is in 'mmHg'"):
         read_lead(tmp_path / "bp.hea")
 
@@ -133,16 +156,24 @@ def _write_edf_plus(path: Path, signals: list[tuple[str, str, np.ndarray, int]])
         return b"".join(v.ljust(width)[:width].encode("latin-1") for v in values)
 
     header = (
-        fields(["0"], 8) + fields(["X X X X"], 80) + fields(["Startdate X X X X"], 80)
-        + fields(["01.01.24", "00.00.00", str(256 * (ns + 1))], 8) + fields(["EDF+C"], 44)
-        + fields([str(n_records), "1"], 8) + fields([str(ns)], 4)
-        + fields(labels, 16) + fields([""] * ns, 80) + fields(units, 8)
+        fields(["0"], 8)
+        + fields(["X X X X"], 80)
+        + fields(["Startdate X X X X"], 80)
+        + fields(["01.01.24", "00.00.00", str(256 * (ns + 1))], 8)
+        + fields(["EDF+C"], 44)
+        + fields([str(n_records), "1"], 8)
+        + fields([str(ns)], 4)
+        + fields(labels, 16)
+        + fields([""] * ns, 80)
+        + fields(units, 8)
         + b"".join(fields([r[k] for r in ranges], 8) for k in (0, 1, 2, 3))
-        + fields([""] * ns, 80) + fields([str(c) for c in counts], 8) + fields([""] * ns, 32)
+        + fields([""] * ns, 80)
+        + fields([str(c) for c in counts], 8)
+        + fields([""] * ns, 32)
     )
     blocks = []
     for k in range(n_records):
-        for (_, _, values, rate) in signals:
+        for _, _, values, rate in signals:
             blocks.append(np.round(values[k * rate : (k + 1) * rate]).astype("<i2").tobytes())
         tal = f"+{k}\x14\x14\x00".encode().ljust(60, b"\x00")
         blocks.append(tal)
@@ -350,4 +381,3 @@ def test_truncated_flac(tmp_path: Path, shared_data: Path) -> None:
     flac.write_bytes(flac.read_bytes()[:3000])
     with pytest.raises(InputError, match="cannot read WFDB file"):
         read_recording(tmp_path / "00001_hr")
-

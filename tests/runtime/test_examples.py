@@ -14,7 +14,7 @@ from scipy.signal import find_peaks
 from ecg12.preprocess import resample
 from ecg12.readers import read_lead
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FILES = ("lead_i.hea", "lead_i.dat", "lead_i.csv", "apple_health_lead_i.csv")
 
 
@@ -63,13 +63,13 @@ def test_ecgsyn_is_physiological(maker: ModuleType, lead_i: wfdb.Record) -> None
     assert 0.5 < np.std(60 / rr) < 3 * maker.HR_STD  # the RR intervals vary, but not wildly
     assert len(peaks) == pytest.approx(30 * maker.HR_MEAN / 60, abs=2)
     # R height above the T-P segment just before each P wave (0.40-0.28 s before R).
-    before = [np.median(x[p - int(0.40 * fs): p - int(0.28 * fs)]) for p in peaks[1:]]
+    before = [np.median(x[p - int(0.40 * fs) : p - int(0.28 * fs)]) for p in peaks[1:]]
     r_height = np.median(x[peaks[1:]] - before)
     assert r_height == pytest.approx(maker.R_MV, abs=0.15)
     # The baseline wanders with respiration (about 0.15 mV) but stays near zero on average.
     assert 0.05 < np.ptp(before) < 0.5 and abs(np.mean(x)) < 0.3
     # Noise: the first difference of the isoelectric stretch is small but not zero.
-    assert 0.002 < np.std(np.diff(x[peaks[1] - 200: peaks[1] - 140])) < 0.05
+    assert 0.002 < np.std(np.diff(x[peaks[1] - 200 : peaks[1] - 140])) < 0.05
 
 
 def test_csv_forms_hold_the_same_signal(lead_i: wfdb.Record) -> None:
@@ -84,17 +84,28 @@ def test_csv_forms_hold_the_same_signal(lead_i: wfdb.Record) -> None:
     assert header["Sample Rate"] == "512 hertz"
     assert header["Lead"] == "Lead I" and header["Unit"] == "µV"
     assert header["Classification"] == "Sinus Rhythm"
-    assert {"Name", "Date of Birth", "Recorded Date", "Symptoms", "Software Version",
-            "Device"} <= header.keys()
+    assert {
+        "Name",
+        "Date of Birth",
+        "Recorded Date",
+        "Symptoms",
+        "Software Version",
+        "Device",
+    } <= header.keys()
     microvolts = np.array([float(v) for v in lines[13:]])
     assert microvolts.size == 30 * 512
     back = resample(microvolts, 512, 500) / 1000  # to 500 Hz and mV
     assert np.max(np.abs(back[50:-50] - x[50:-50])) < 0.03
 
 
-@pytest.mark.parametrize(("name", "fs"), [
-    ("lead_i.hea", 500.0), ("lead_i.csv", 500.0), ("apple_health_lead_i.csv", 512.0),
-])
+@pytest.mark.parametrize(
+    ("name", "fs"),
+    [
+        ("lead_i.hea", 500.0),
+        ("lead_i.csv", 500.0),
+        ("apple_health_lead_i.csv", 512.0),
+    ],
+)
 def test_ecg12_reads_every_example(lead_i: wfdb.Record, name: str, fs: float) -> None:
     x, got_fs, _, _ = read_lead(EXAMPLES / name)
     assert got_fs == fs and x.size == 30 * fs

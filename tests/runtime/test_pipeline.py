@@ -13,7 +13,7 @@ import wfdb
 import ecg12
 from ecg12.preprocess import preprocess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "lead_i.hea"
 
 

@@ -15,7 +15,7 @@ from ecg12.cli import main
 from ecg12.leads import LEAD_NAMES
 from ecg12.trust import FEATURES, Calibration, features
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lead_i.hea"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lead_i.hea"
 # Known answer: expected error = 0.05 mV x (lead amplitude / Lead I amplitude) ** 0.5,
 # III marked poor by its coefficient (x 20), every other lead good or fair by amplitude.
 COEF = {n: [np.log(0.05), -0.5, 0.5, 0.0, 0.0, 0.0, 0.0] for n in LEAD_NAMES[1:]}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[train]'")
 
 from training.diagnostic import (  # noqa: E402
     SUPERCLASSES,
@@ -32,8 +33,9 @@ def mapping(shared_data: Path) -> dict[str, str]:
 
 
 def test_average_ranks_share_ties() -> None:
-    np.testing.assert_array_equal(average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])),
-                                  [4.0, 1.0, 4.0, 2.0, 4.0])
+    np.testing.assert_array_equal(
+        average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [4.0, 1.0, 4.0, 2.0, 4.0]
+    )
 
 
 def test_auroc_known_answers() -> None:
@@ -97,7 +99,8 @@ def test_label_table_on_fixture(shared_data: Path, tmp_path: Path) -> None:
     root.mkdir()
     (root / "ptbxl_database.csv").write_bytes((fixture / "ptbxl_database.csv").read_bytes())
     (root / "scp_statements.csv").write_bytes(
-        (shared_data / "ptbxl" / "scp_statements.csv").read_bytes())
+        (shared_data / "ptbxl" / "scp_statements.csv").read_bytes()
+    )
     (root / "records500").symlink_to(fixture / "records500")
     labels = label_table(root)
     assert sorted(labels) == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13]
@@ -134,6 +137,11 @@ def test_cached_classifier_is_reused_only_for_the_same_config(tmp_path: Path) ->
     again, meta_again = load_or_fit("tiny", data, cfg, tmp_path, reuse=True)
     assert meta_again == json.loads((tmp_path / "tiny.json").read_text())
     np.testing.assert_array_equal(again.predict(x, verbose=0), fitted.predict(x, verbose=0))
-    _, other = load_or_fit("tiny", data, FitConfig(filters=(4,), kernel=5, epochs=1, batch_size=4),
-                           tmp_path, reuse=True)
+    _, other = load_or_fit(
+        "tiny",
+        data,
+        FitConfig(filters=(4,), kernel=5, epochs=1, batch_size=4),
+        tmp_path,
+        reuse=True,
+    )
     assert other["config"]["kernel"] == 5

@@ -11,10 +11,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from pathlib import Path  # noqa: E402
 
-import keras  # noqa: E402
+import pytest  # noqa: E402
+
+keras = pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[train]'")
+
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
-import pytest  # noqa: E402
 import scipy.signal  # noqa: E402
 
 from training import baselines, ekgan  # noqa: E402

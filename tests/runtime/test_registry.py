@@ -25,6 +25,7 @@ from ecg12.registry import Registry, cache_dir, load_registry, model_path, model
 
 pytest_plugins = ["httpserver"]
 
+
 def test_first_use_downloads_then_the_cache_serves(tiny_repo: TinyRepo) -> None:
     registry = load_registry()
     card = registry.card("tiny")
@@ -123,10 +124,12 @@ def test_bundled_model_is_verified_in_place(bundle: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "cache").exists()
 
 
-@pytest.mark.parametrize(("damage", "problem"), [("rewrite", "fails its sha256"),
-                                                 ("delete", "is missing")])
-def test_damaged_bundled_model_means_corrupt_install(bundle: Path, damage: str,
-                                                     problem: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "problem"), [("rewrite", "fails its sha256"), ("delete", "is missing")]
+)
+def test_damaged_bundled_model_means_corrupt_install(
+    bundle: Path, damage: str, problem: str
+) -> None:
     registry = load_registry(bundle / "registry.json")
     if damage == "rewrite":
         (bundle / MODEL_FILE).write_bytes(b"not the model")
@@ -136,41 +139,54 @@ def test_damaged_bundled_model_means_corrupt_install(bundle: Path, damage: str,
         model_path(registry.card("tiny"), registry)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"sha256": "abc123"}, "field 'sha256' must be 64 hex digits"),
-    ({"size_bytes": "1234"}, "field 'size_bytes' must be an integer"),
-    ({"size_bytes": True}, "field 'size_bytes' must be an integer"),
-    ({"size_bytes": 0}, "field 'size_bytes' must be positive"),
-    ({"bundled": "yes"}, "field 'bundled' must be true or false"),
-    ({"file": "../../etc/evil.onnx"}, "field 'file' must be a plain file name"),
-    ({"version": "../1"}, "field 'version' may use only"),
-    ({"metrics": DROP}, "missing field 'metrics'"),
-    ({"sha265": "0" * 64}, "unknown field 'sha265'"),
-    ({"preprocessing": {**SPEC, "window": 0}}, "field 'preprocessing' is invalid"),
-    ({"preprocessing": {**SPEC, "rate": 250}}, "field 'preprocessing' is invalid"),
-    ({"preprocessing": {**SPEC, "lowpass_hz": 200.0}}, "field 'preprocessing' is invalid"),
-])
-def test_bad_card_entry_names_model_and_field(tmp_path: Path, changes: dict[str, Any],
-                                              message: str) -> None:
-    path = write_registry(tmp_path / "registry.json",
-                          {"tiny": card_entry(b"model bytes", **changes)})
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sha256": "abc123"}, "field 'sha256' must be 64 hex digits"),
+        ({"size_bytes": "1234"}, "field 'size_bytes' must be an integer"),
+        ({"size_bytes": True}, "field 'size_bytes' must be an integer"),
+        ({"size_bytes": 0}, "field 'size_bytes' must be positive"),
+        ({"bundled": "yes"}, "field 'bundled' must be true or false"),
+        ({"file": "../../etc/evil.onnx"}, "field 'file' must be a plain file name"),
+        ({"version": "../1"}, "field 'version' may use only"),
+        ({"metrics": DROP}, "missing field 'metrics'"),
+        ({"sha265": "0" * 64}, "unknown field 'sha265'"),
+        ({"preprocessing": {**SPEC, "window": 0}}, "field 'preprocessing' is invalid"),
+        ({"preprocessing": {**SPEC, "rate": 250}}, "field 'preprocessing' is invalid"),
+        ({"preprocessing": {**SPEC, "lowpass_hz": 200.0}}, "field 'preprocessing' is invalid"),
+    ],
+)
+def test_bad_card_entry_names_model_and_field(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    path = write_registry(
+        tmp_path / "registry.json", {"tiny": card_entry(b"model bytes", **changes)}
+    )
     with pytest.raises(ModelError) as info:
         load_registry(path)
     assert str(info.value).startswith(f"{path}: model 'tiny': {message}")
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("{not json", "not valid JSON"),
-    ('["a list"]', "must be a JSON object"),
-    ('{"default": "tiny", "models": {}}', "missing field 'base_url'"),
-    ('{"base_url": "http://x/", "default": "tiny", "models": []}',
-     "field 'models' must be an object"),
-    ('{"base_url": "http://x/", "default": "tiny", "models": {"../x": {}}}',
-     "model '../x': model names may use only"),
-])
-def test_bad_registry_file_is_reported_with_its_path(tmp_path: Path, body: str,
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "must be a JSON object"),
+        ('{"default": "tiny", "models": {}}', "missing field 'base_url'"),
+        (
+            '{"base_url": "http://x/", "default": "tiny", "models": []}',
+            "field 'models' must be an object",
+        ),
+        (
+            '{"base_url": "http://x/", "default": "tiny", "models": {"../x": {}}}',
+            "model '../x': model names may use only",
+        ),
+    ],
+)
+def test_bad_registry_file_is_reported_with_its_path(
+    tmp_path: Path, body: str, message: str
+) -> None:
     path = tmp_path / "registry.json"
     path.write_text(body)
     with pytest.raises(ModelError, match=message) as info:
@@ -199,8 +215,9 @@ def test_unknown_model_lists_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_card_fields_come_from_the_registry(tmp_path: Path) -> None:
-    registry = load_registry(write_registry(tmp_path / "registry.json",
-                                            {"tiny": card_entry(b"abc")}))
+    registry = load_registry(
+        write_registry(tmp_path / "registry.json", {"tiny": card_entry(b"abc")})
+    )
     card = registry.card("tiny")
     assert card.sha256 == hashlib.sha256(b"abc").hexdigest() and card.size_bytes == 3
     assert card.preprocessing.fs == 250 and card.preprocessing.window == 512
@@ -219,8 +236,9 @@ def test_packaged_registry_loads_and_env_overrides_apply(monkeypatch: pytest.Mon
     assert load_registry().base_url == "http://mirror.invalid/models/"
 
 
-def test_cache_dir_follows_env_else_os_cache(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_dir_follows_env_else_os_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pooch
 
     monkeypatch.setenv("ECG12_CACHE_DIR", str(tmp_path / "models"))

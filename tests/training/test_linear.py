@@ -88,13 +88,18 @@ def test_onnx_output_obeys_the_limb_identities(exported: tuple) -> None:
     lead_i = np.random.default_rng(3).standard_normal((4, SPEC.window)).astype(np.float32)
     out = session_predict(exported[0])(lead_i).astype(np.float64)
     i, ii, iii, avr, avl, avf = (out[:, LEAD_NAMES.index(n)] for n in LEAD_NAMES[:6])
-    for derived, expected in ((iii, ii - i), (avr, -(i + ii) / 2), (avl, i - ii / 2),
-                              (avf, ii - i / 2)):
+    for derived, expected in (
+        (iii, ii - i),
+        (avr, -(i + ii) / 2),
+        (avl, i - ii / 2),
+        (avf, ii - i / 2),
+    ):
         np.testing.assert_allclose(derived, expected, atol=1e-4)
 
 
-def test_fit_on_real_records_scores_through_the_runtime(fixture_fit: tuple, exported: tuple
-                                                        ) -> None:
+def test_fit_on_real_records_scores_through_the_runtime(
+    fixture_fit: tuple, exported: tuple
+) -> None:
     cache, fir = fixture_fit
     assert fir.shape == (7, TAPS) and np.isfinite(fir).all()
     stats = evaluate(cache, np.arange(len(cache.ecg_id)), session_predict(exported[0]))
@@ -103,8 +108,9 @@ def test_fit_on_real_records_scores_through_the_runtime(fixture_fit: tuple, expo
     assert 0.3 < stats["mean_r"] < 1 and stats["per_lead"]["II"]["r"] > 0.5
 
 
-def test_card_is_a_valid_bundled_registry_entry(fixture_fit: tuple, exported: tuple,
-                                                tmp_path: Path) -> None:
+def test_card_is_a_valid_bundled_registry_entry(
+    fixture_fit: tuple, exported: tuple, tmp_path: Path
+) -> None:
     from training.cards import register
 
     path = exported[0]
@@ -112,12 +118,16 @@ def test_card_is_a_valid_bundled_registry_entry(fixture_fit: tuple, exported: tu
     bundle.mkdir()
     (bundle / path.name).write_bytes(path.read_bytes())
     registry_file = bundle / "registry.json"
-    registry_file.write_text(json.dumps({"base_url": "https://example.invalid/",
-                                         "default": "linear", "models": {}}))
+    registry_file.write_text(
+        json.dumps({"base_url": "https://example.invalid/", "default": "linear", "models": {}})
+    )
     cache, _ = fixture_fit
     stats = evaluate(cache, np.arange(len(cache.ecg_id)), session_predict(path))
-    register("linear", card(bundle / path.name, stats, records=12, fit_seconds=0.1),
-             registry=registry_file)
+    register(
+        "linear",
+        card(bundle / path.name, stats, records=12, fit_seconds=0.1),
+        registry=registry_file,
+    )
 
     registry = load_registry(registry_file)
     entry = registry.card("linear")

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecg12.leads import LEAD_NAMES
-from training.delineation import (
+pytest.importorskip("neurokit2", reason="needs the train extra: pip install -e '.[train]'")
+
+from ecg12.leads import LEAD_NAMES  # noqa: E402
+from training.delineation import (  # noqa: E402
     MEASURES,
     DelineationError,
     fiducials,
@@ -18,9 +20,9 @@ from training.delineation import (
     measure_fold,
     score,
 )
-from training.evaluate import main
-from training.figures import draw
-from training.metrics import PRECORDIAL, RECONSTRUCTED, eval_band
+from training.evaluate import main  # noqa: E402
+from training.figures import draw  # noqa: E402
+from training.metrics import PRECORDIAL, RECONSTRUCTED, eval_band  # noqa: E402
 
 FS = 500.0
 N = 5000  # 10 s, as in PTB-XL
@@ -36,8 +38,13 @@ def _beats(rr_s: float = 0.8, qrs_sigma_s: float = 0.01, st: float = ST) -> np.n
     t = np.arange(N) / FS
     x = np.zeros(N)
     for c in np.arange(0.5, N / FS - 0.5, rr_s):
-        for mu, sigma, amp in ((-0.16, 0.02, 0.12), (-0.025, 0.008, -0.1), (0.0, qrs_sigma_s, R),
-                               (0.03, 0.01, S), (0.25, 0.04, T)):
+        for mu, sigma, amp in (
+            (-0.16, 0.02, 0.12),
+            (-0.025, 0.008, -0.1),
+            (0.0, qrs_sigma_s, R),
+            (0.03, 0.01, S),
+            (0.25, 0.04, T),
+        ):
             x += amp * np.exp(-0.5 * ((t - c - mu) / sigma) ** 2)
         x += st * 0.5 * (np.tanh((t - c - 0.07) / 0.01) - np.tanh((t - c - 0.32) / 0.01))
     return x
@@ -68,16 +75,24 @@ def test_wider_qrs_measures_longer() -> None:
     narrow, wide = (eval_band(_record(qrs_sigma_s=s)[None], FS)[0] for s in (0.01, 0.02))
     # The fiducials of the narrow record: the duration must come from the lead itself.
     fid = fiducials(narrow[:, 0], FS)
-    assert (measure(wide, fid, FS)[:, K["qrs_ms"]]
-            > measure(narrow, fid, FS)[:, K["qrs_ms"]] + 15).all()
+    assert (
+        measure(wide, fid, FS)[:, K["qrs_ms"]] > measure(narrow, fid, FS)[:, K["qrs_ms"]] + 15
+    ).all()
 
 
 @pytest.fixture(scope="module")
 def fold() -> np.ndarray:
     """Five records with different amplitudes, rates and ST levels, and a flat one (index 2)."""
-    records = [_record(scale, rr_s=rr, st=st) for scale, rr, st in
-               ((1.0, 0.8, 0.1), (0.6, 0.7, 0.0), (1.4, 0.9, 0.2), (0.8, 1.0, -0.1),
-                (1.2, 0.75, 0.05))]
+    records = [
+        _record(scale, rr_s=rr, st=st)
+        for scale, rr, st in (
+            (1.0, 0.8, 0.1),
+            (0.6, 0.7, 0.0),
+            (1.4, 0.9, 0.2),
+            (0.8, 1.0, -0.1),
+            (1.2, 0.75, 0.05),
+        )
+    ]
     records.insert(2, np.zeros((N, len(LEAD_NAMES))))
     return np.stack(records)
 
@@ -119,14 +134,28 @@ def test_too_few_records_give_nan_not_an_error(fold: np.ndarray) -> None:
 
 # tiny's aVL is exactly zero, so its r is a mean of nothing (as in test_evaluate).
 @pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
-def test_evaluate_reports_beats_with_the_flag(shared_data: Path, tiny_registry: Path,
-                                              tmp_path: Path) -> None:
+def test_evaluate_reports_beats_with_the_flag(
+    shared_data: Path, tiny_registry: Path, tmp_path: Path
+) -> None:
     """The command line, on the two fold-9 records of the fixture and a tiny real model."""
     out = tmp_path / "docs"
-    main(["--ptbxl", str(shared_data / "fixtures" / "ptbxl-native"),
-          "--registry", str(tiny_registry),
-          "--model", "tiny", "--fold", "9", "--delineation", "--out", str(out / "results.md"),
-          "--json", str(out / "results.json")])
+    main(
+        [
+            "--ptbxl",
+            str(shared_data / "fixtures" / "ptbxl-native"),
+            "--registry",
+            str(tiny_registry),
+            "--model",
+            "tiny",
+            "--fold",
+            "9",
+            "--delineation",
+            "--out",
+            str(out / "results.md"),
+            "--json",
+            str(out / "results.json"),
+        ]
+    )
     (res,) = json.loads((out / "results.json").read_text())["models"]
     beats = res["scores"]["delineation"]
     assert beats["records"] + beats["failed"] == 2 == res["records"]
@@ -137,9 +166,11 @@ def test_evaluate_reports_beats_with_the_flag(shared_data: Path, tiny_registry: 
 
 
 @pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")
-def test_bland_altman_figure_is_drawn(shared_data: Path, tiny_registry: Path,
-                                      tmp_path: Path) -> None:
-    paths = draw("tiny", shared_data / "fixtures" / "ptbxl-native", tmp_path, fold=9,
-                 registry=tiny_registry)
+def test_bland_altman_figure_is_drawn(
+    shared_data: Path, tiny_registry: Path, tmp_path: Path
+) -> None:
+    paths = draw(
+        "tiny", shared_data / "fixtures" / "ptbxl-native", tmp_path, fold=9, registry=tiny_registry
+    )
     (ba,) = [p for p in paths if p.name == "tiny-bland-altman.png"]
     assert ba.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and ba.stat().st_size < 300_000

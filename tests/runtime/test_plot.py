@@ -48,7 +48,7 @@ def _pixels(path: Path) -> np.ndarray:
 
 
 def _near(pixels: np.ndarray, colour: str, tol: float = 12.0) -> np.ndarray:
-    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
     return np.linalg.norm(pixels - rgb, axis=-1) <= tol
 
 
@@ -80,9 +80,17 @@ def test_read_12lead_maps_names_of_every_dataset(shared_data: Path, record) -> N
 def test_read_12lead_converts_microvolts_and_derives_limb_leads(record, tmp_path: Path) -> None:
     signal, fs = record
     keep = [0, 1, *range(6, 12)]  # I, II, V1-V6: no III, aVR, aVL, aVF
-    wfdb.wrsamp("uv", fs=fs, units=["uV"] * 8, sig_name=[LEAD_NAMES[i] for i in keep],
-                p_signal=signal[:, keep] * 1000, fmt=["32"] * 8, adc_gain=[1.0] * 8,
-                baseline=[0] * 8, write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "uv",
+        fs=fs,
+        units=["uV"] * 8,
+        sig_name=[LEAD_NAMES[i] for i in keep],
+        p_signal=signal[:, keep] * 1000,
+        fmt=["32"] * 8,
+        adc_gain=[1.0] * 8,
+        baseline=[0] * 8,
+        write_dir=str(tmp_path),
+    )
     got, got_fs = read_12lead(tmp_path / "uv.dat")
     assert got_fs == fs
     assert np.allclose(got, signal, atol=0.002)
@@ -91,8 +99,15 @@ def test_read_12lead_converts_microvolts_and_derives_limb_leads(record, tmp_path
 def test_read_12lead_errors_name_the_file(tmp_path: Path, record) -> None:
     with pytest.raises(InputError, match="nope.hea: file not found"):
         read_12lead(tmp_path / "nope.hea")
-    wfdb.wrsamp("v1only", fs=500, units=["mV"], sig_name=["V1"], p_signal=record[0][:, 6:7],
-                fmt=["16"], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "v1only",
+        fs=500,
+        units=["mV"],
+        sig_name=["V1"],
+        p_signal=record[0][:, 6:7],
+        fmt=["16"],
+        write_dir=str(tmp_path),
+    )
     with pytest.raises(InputError, match=r"v1only.*lacks lead I or II"):
         read_12lead(tmp_path / "v1only")
 
@@ -144,8 +159,9 @@ def test_compare_overlays_resampled_reference_in_second_colour(
 ) -> None:
     low, low_fs = read_12lead(ptbxl.parent.parent.parent / "records100" / "00000" / "00001_lr")
     assert low_fs == 100.0
-    fig = plot_12lead(*record, tmp_path / "cmp.png", compare=low, compare_fs=low_fs,
-                      labels=("model", "PTB-XL"))
+    fig = plot_12lead(
+        *record, tmp_path / "cmp.png", compare=low, compare_fs=low_fs, labels=("model", "PTB-XL")
+    )
     pixels = _pixels(tmp_path / "cmp.png")
     assert _near(pixels, COLOURS["compare"], tol=40).sum() > 2_000
     (ax,) = fig.axes

@@ -28,8 +28,15 @@ def test_info_on_ptbxl_record(shared_data: Path) -> None:
     result = _invoke(shared_data / NATIVE)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for expected in ("wfdb", "500 Hz", "10.00 s (5000 samples)", "12: I [mV], II [mV]",
-                     "amplitude (p1-p99)", "noise ratio", "no quality warnings"):
+    for expected in (
+        "wfdb",
+        "500 Hz",
+        "10.00 s (5000 samples)",
+        "12: I [mV], II [mV]",
+        "amplitude (p1-p99)",
+        "noise ratio",
+        "no quality warnings",
+    ):
         assert expected in out
     assert result.stderr == ""
 

@@ -19,13 +19,27 @@ FS = 500.0
 
 
 @pytest.fixture(scope="module")
-def written(native: Path, tiny_registry: Path, tmp_path_factory: pytest.TempPathFactory
-            ) -> tuple[str, dict]:
+def written(
+    native: Path, tiny_registry: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict]:
     """The page and JSON that the command line writes for the tiny model on fold 9."""
     out = tmp_path_factory.mktemp("docs")
-    main(["--ptbxl", str(native), "--registry", str(tiny_registry), "--model", "tiny",
-          "--fold", str(FOLD), "--out", str(out / "results.md"),
-          "--json", str(out / "results.json")])
+    main(
+        [
+            "--ptbxl",
+            str(native),
+            "--registry",
+            str(tiny_registry),
+            "--model",
+            "tiny",
+            "--fold",
+            str(FOLD),
+            "--out",
+            str(out / "results.md"),
+            "--json",
+            str(out / "results.json"),
+        ]
+    )
     return (out / "results.md").read_text(), json.loads((out / "results.json").read_text())
 
 
@@ -81,8 +95,18 @@ def test_test_fold_is_refused(native: Path, tiny_registry: Path) -> None:
     with pytest.raises(ValueError, match="test fold"):
         evaluate("tiny", native, fold=10, registry=tiny_registry)
     with pytest.raises(SystemExit) as exc:
-        main(["--ptbxl", str(native), "--registry", str(tiny_registry), "--model", "tiny",
-              "--fold", "10"])
+        main(
+            [
+                "--ptbxl",
+                str(native),
+                "--registry",
+                str(tiny_registry),
+                "--model",
+                "tiny",
+                "--fold",
+                "10",
+            ]
+        )
     assert exc.value.code != 0
 
 

@@ -21,8 +21,13 @@ def record(shared_data: Path) -> wfdb.Record:
 
 def _write(record: wfdb.Record, path: Path, **kwargs) -> list[Path]:
     return write_record(
-        record.p_signal, record.fs, record.sig_name, record.units,
-        ["ecg12 reconstruction", "model: test"], path, **kwargs,
+        record.p_signal,
+        record.fs,
+        record.sig_name,
+        record.units,
+        ["ecg12 reconstruction", "model: test"],
+        path,
+        **kwargs,
     )
 
 
@@ -108,8 +113,9 @@ def test_bad_arguments(tmp_path: Path, record: wfdb.Record) -> None:
     with pytest.raises(ValueError, match="unknown output format 'edf'"):
         _write(record, tmp_path / "rec", fmt="edf")
     with pytest.raises(ValueError, match="does not match 11 names"):
-        write_record(record.p_signal, 500, record.sig_name[:11], record.units[:11], [],
-                     tmp_path / "rec")
+        write_record(
+            record.p_signal, 500, record.sig_name[:11], record.units[:11], [], tmp_path / "rec"
+        )
     with pytest.raises(ValueError, match="only be written to npz"):
         _write(record, tmp_path / "rec", fmt="csv", extra={"x": np.zeros(3)})
     with pytest.raises(ValueError, match="may not be named"):

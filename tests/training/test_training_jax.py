@@ -21,7 +21,7 @@ import pytest
 if importlib.util.find_spec("jax") is None:
     pytest.skip("jax is not installed (the train extra installs it)", allow_module_level=True)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 UPDATES = 4
 LR = 1e-4  # Config's default learning rate
 #: One- vs two-device runs differ only in float summation order. Losses: measured 8e-8 relative.
@@ -37,6 +37,7 @@ SCRIPT = """
 import json, sys
 import numpy as np
 import jax, keras
+from training.data import Crops
 from training.train import Config, Trainer
 
 out, n, updates = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -49,13 +50,18 @@ trainer = Trainer(Config(model="l1", batch_size=4), steps_per_epoch=10, width=25
 step, fed = trainer.stepper._step, []  # what the jitted step is given: x's sharding
 
 
-def spy(state, x, y):
+def spy(state, x, y, band):
     fed.append(x.sharding)
-    return step(state, x, y)
+    return step(state, x, y, band)
 
 
 trainer.stepper._step = spy
-history = [trainer.train_batch(windows.astype(np.float32)) for _ in range(updates)]
+def crops(w):
+    w = w.astype(np.float32)
+    return Crops(w, w[:, :, 0].copy(), np.zeros(len(w), np.float32))
+
+
+history = [trainer.train_batch(crops(windows)) for _ in range(updates)]
 trainer.sync()
 facts = {}
 if trainer.stepper.sharding:
@@ -64,7 +70,7 @@ if trainer.stepper.sharding:
     facts["state_devices"] = len(jax.tree.leaves(trainer.stepper.state)[0].sharding.device_set)
     facts["metric_devices"] = len(history[-1]["ig_l1"].sharding.device_set)
     try:
-        trainer.train_batch(windows[:3].astype(np.float32))
+        trainer.train_batch(crops(windows[:3]))
     except ValueError as e:
         facts["odd_batch_error"] = str(e)
 arrays = {f"ig{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(trainer.ig.weights)}

@@ -36,8 +36,26 @@ FS = 500.0
 
 
 def _build(native: Path, registry: Path, out: Path) -> None:
-    main(["--ptbxl", str(native), "--fold", FOLDS[0], "--fold", FOLDS[1], "-n", str(N),
-          "--model", "tiny", "--registry", str(registry), "--seed", "7", "--out", str(out)])
+    main(
+        [
+            "--ptbxl",
+            str(native),
+            "--fold",
+            FOLDS[0],
+            "--fold",
+            FOLDS[1],
+            "-n",
+            str(N),
+            "--model",
+            "tiny",
+            "--registry",
+            str(registry),
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +70,9 @@ def _key_rows(kit: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _write_sheet(path: Path, answers: dict[int, str], delimiter: str = ",",
-                 encoding: str = "utf-8") -> Path:
+def _write_sheet(
+    path: Path, answers: dict[int, str], delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
     lines = ["# filled in by a reader", f"case{delimiter}answer"]
     lines += [f"{case}{delimiter}{answer}" for case, answer in answers.items()]
     path.write_text("\n".join(lines) + "\n", encoding=encoding)
@@ -76,15 +95,35 @@ def test_packet_gives_nothing_away(kit: Path) -> None:
     view = inspect_packet(data)
     text = view.searchable.lower()
     stems = [f"{i:05d}_hr".encode() for i in IDS]
-    for word in (b"real", b"generated", b"reconstructed", b"tiny", b"ecg_id", b"matplotlib",
-                 *stems):
+    for word in (
+        b"real",
+        b"generated",
+        b"reconstructed",
+        b"tiny",
+        b"ecg_id",
+        b"matplotlib",
+        *stems,
+    ):
         assert word not in text, word
     assert b"/Title (ECG review packet)" in data and b"/Author (Study coordinator)" in data
     assert len(view.page_sizes) == 2 * N and len(set(view.page_sizes)) == 1
     # Same text on every page apart from the case number: no ecg_id, tag, legend or model name.
     first = view.page_texts[0]
-    assert first[:13] == ["I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3",
-                          "V6", "II"]
+    assert first[:13] == [
+        "I",
+        "aVR",
+        "V1",
+        "V4",
+        "II",
+        "aVL",
+        "V2",
+        "V5",
+        "III",
+        "aVF",
+        "V3",
+        "V6",
+        "II",
+    ]
     assert first[-1] == "25 mm/s, 10 mm/mV    500 Hz    0-10 s"
     for k, page in enumerate(view.page_texts, start=1):
         assert page == [*first[:-2], f"Case {k}", first[-1]]
@@ -121,8 +160,9 @@ def test_real_and_generated_are_processed_alike(native: Path, tiny_registry: Pat
     assert np.corrcoef(real[:, v1], expected)[0, 1] > 0.99
 
 
-def test_same_seed_same_kit_and_no_overwrite(kit: Path, native: Path, tiny_registry: Path,
-                                             tmp_path: Path) -> None:
+def test_same_seed_same_kit_and_no_overwrite(
+    kit: Path, native: Path, tiny_registry: Path, tmp_path: Path
+) -> None:
     again = tmp_path / "again"
     _build(native, tiny_registry, again)
     assert (again / KEY).read_bytes() == (kit / KEY).read_bytes()
@@ -144,8 +184,12 @@ def test_answer_sheet_lists_every_case_blank(kit: Path) -> None:
 def test_scores_known_answers(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     key = read_key(kit / KEY)
     # A spreadsheet's way of saving: ';' between cells, a byte-order mark, capitalised answers.
-    perfect = _write_sheet(tmp_path / "perfect.csv", {c: t.title() for c, t in key.items()},
-                           delimiter=";", encoding="utf-8-sig")
+    perfect = _write_sheet(
+        tmp_path / "perfect.csv",
+        {c: t.title() for c, t in key.items()},
+        delimiter=";",
+        encoding="utf-8-sig",
+    )
     all_real = _write_sheet(tmp_path / "all-real.csv", {c: "real" for c in key})
     sheets = {str(p): read_sheet(p, key) for p in (perfect, all_real)}
     best, naive, pooled = score_sheets(key, sheets)
@@ -163,18 +207,23 @@ def test_scores_known_answers(kit: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert lines["pooled"] == "12 75.0 % (46.8-91.1) 50.0 % (18.8-81.2)"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({2: "maybe"}, r":4: case 2: answer 'maybe' is not 'real' or 'generated'"),
-    ({2: None}, r": no answer for case\(s\) 2$"),
-    ({9: "real"}, r":9: case 9 is not in the key"),
-    ({"two": "real"}, r":9: case 'two' is not a number"),
-])
-def test_malformed_sheets_are_refused(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
-                                      change: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({2: "maybe"}, r":4: case 2: answer 'maybe' is not 'real' or 'generated'"),
+        ({2: None}, r": no answer for case\(s\) 2$"),
+        ({9: "real"}, r":9: case 9 is not in the key"),
+        ({"two": "real"}, r":9: case 'two' is not a number"),
+    ],
+)
+def test_malformed_sheets_are_refused(
+    kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture, change: dict, message: str
+) -> None:
     key = read_key(kit / KEY)
     answers = {c: "real" for c in key} | change
-    sheet = _write_sheet(tmp_path / "reader.csv",
-                         {c: a for c, a in answers.items() if a is not None})
+    sheet = _write_sheet(
+        tmp_path / "reader.csv", {c: a for c, a in answers.items() if a is not None}
+    )
     with pytest.raises(SheetError, match=f"^{sheet}{message}"):
         read_sheet(sheet, key)
     with pytest.raises(SystemExit) as exc:
