@@ -3,9 +3,9 @@
     python -m training.calibrate --ptbxl ../shared/data/ptbxl --model ekgan \\
         --figures docs/figures --write
 
-Every fold-9 record is reconstructed from its real Lead I through the public API at 500 Hz
-(:mod:`training.evaluate`), and each reconstructed lead's actual MAE is measured against the real
-lead, both band-passed as :mod:`training.metrics` scores them. Per lead, least squares fits
+Every fold-9 record (with ``--ptbxl100``, its 100 Hz records too) is reconstructed from its real
+Lead I through the public API, output at 500 Hz (:mod:`training.evaluate`), and each
+reconstructed lead's actual MAE is measured against the real lead, both band-passed as :mod:`training.metrics` scores them. Per lead, least squares fits
 log MAE on :func:`ecg12.trust.features` of the reconstruction (what the runtime sees). The numbers
 reported are out of fold (5-fold cross-validation over records), so they are not the fit's own
 training error; the shipped coefficients are then fitted on all records. ``--write`` stores the
@@ -345,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
+    p.add_argument(
+        "--ptbxl100", type=Path, default=None, help="ptbxl100/: fold 9's 100 Hz records too"
+    )
     p.add_argument("--model", required=True, help="registered model name")
     p.add_argument(
         "--registry",
@@ -356,7 +359,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--write", action="store_true", help="store the trust block in the card")
     args = p.parse_args(argv)
     model = ecg12.load(args.model, device="cpu", registry=ecg12.load_registry(args.registry))
-    obs = observe(reconstruct_fold(model, fold_records(args.ptbxl, VALID_FOLD)))
+    records = fold_records(args.ptbxl, VALID_FOLD, ptbxl100=args.ptbxl100)
+    obs = observe(reconstruct_fold(model, records))
     block, expected = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
     print(f"{args.model}: {block['fitted_on']}")
     _print_report(block["validation"], tuple(block["grades_ratio"]))

@@ -240,26 +240,34 @@ def read_low_rate_index(root: Path) -> list[LowRateRow]:
         ]
 
 
+def read_low_rate_fold(
+    root: Path, fold: int, limit: int | None = None
+) -> tuple[list[LowRateRow], np.ndarray]:
+    """One fold of ``ptbxl100/``: its index rows and records (n, 1000, 8) in mV at 100 Hz
+    (I, II, V1-V6), in index order; none if the fold is absent."""
+    import soundfile
+
+    rows = [r for r in read_low_rate_index(root) if r.fold == fold][:limit]
+    path = root / f"fold{fold}.flac"
+    if not rows or not path.exists():
+        return [], np.zeros((0, int(10 * LOW_RATE), len(INDEPENDENT_LEADS)))
+    samples, fs = soundfile.read(str(path), dtype="int16")
+    if fs != LOW_RATE or samples.shape[1] != len(INDEPENDENT_LEADS):
+        raise ValueError(f"{path}: expected 8 channels at 100 Hz, got {samples.shape} at {fs}")
+    per_record = samples.reshape(-1, int(10 * LOW_RATE), samples.shape[1])
+    return rows, per_record[[r.row for r in rows]].astype(np.float64) / 1000
+
+
 def build_low_rate_cache(
     root: Path, spec: PreprocessSpec, folds: tuple[int, ...], limit: int | None = None
 ) -> Cache:
     """Condition the 100 Hz records of ``folds`` (``ptbxl100/``: I, II, V1-V6 in µV per fold)."""
-    import soundfile
-
-    index = read_low_rate_index(root)
     parts = []
     for fold in folds:
-        rows = [r for r in index if r.fold == fold][:limit]
-        path = root / f"fold{fold}.flac"
-        if not rows or not path.exists():
-            continue
         t0 = time.time()
-        samples, fs = soundfile.read(str(path), dtype="int16")
-        if fs != LOW_RATE or samples.shape[1] != len(INDEPENDENT_LEADS):
-            raise ValueError(f"{path}: expected 8 channels at 100 Hz, got {samples.shape} at {fs}")
-        per = int(10 * LOW_RATE)
-        take = np.array([r.row for r in rows])
-        records = samples.reshape(-1, per, samples.shape[1])[take].astype(np.float64) / 1000
+        rows, records = read_low_rate_fold(root, fold, limit)
+        if not rows:
+            continue
         signals = np.concatenate(
             [
                 to_microvolts(conditioned_mv(records[s : s + 512], LOW_RATE, spec, axis=1))

@@ -3,8 +3,10 @@
     python -m training.evaluate --ptbxl ../shared/data/ptbxl --all --out docs/results.md \\
         --json docs/results.json
 
-Each record's real Lead I (mV, 500 Hz) goes through ``ecg12.load(...).reconstruct_many`` and the
-500 Hz output is scored against the record's own 12 leads with :func:`training.metrics.score`.
+Each record's real Lead I (mV, at the rate it was recorded: 500 Hz from ``--ptbxl``, 100 Hz from
+``--ptbxl100``) goes through ``ecg12.load(...).reconstruct_many`` and the 500 Hz output is scored
+against the record's own 12 leads (100 Hz ones brought to 500 Hz) with
+:func:`training.metrics.score`: on the whole fold and on each rate's part.
 Fold 9 is the selection fold (models pick their best epoch on it); fold 10, PTB-XL's test fold,
 is refused unless asked for explicitly, because nothing may be tuned on it.
 """
@@ -28,9 +30,19 @@ import numpy as np
 import ecg12
 from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES
+from ecg12.pipeline import to_rate
 from ecg12.registry import Registry
 from training import cards, delineation
-from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord, load_record, read_index
+from training.data import (
+    LOW_RATE,
+    TEST_FOLD,
+    VALID_FOLD,
+    PtbxlRecord,
+    expand,
+    load_record,
+    read_index,
+    read_low_rate_fold,
+)
 from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows, score
 
 FS = 500.0
@@ -72,16 +84,35 @@ def figure_name(model: str, kind: str) -> str:
     return f"{model}-{kind}.png"
 
 
+@dataclass(frozen=True)
+class LowRateRecord:
+    """A ``ptbxl100/`` record: its id and 12 leads (1000, 12) in mV at 100 Hz."""
+
+    ecg_id: int
+    leads: np.ndarray
+
+
 def fold_records(
-    ptbxl: Path, fold: int, limit: int | None = None, allow_test_fold: bool = False
-) -> list[PtbxlRecord]:
-    """The fold's present 500 Hz records; the test fold only when ``allow_test_fold``."""
+    ptbxl: Path,
+    fold: int,
+    limit: int | None = None,
+    allow_test_fold: bool = False,
+    ptbxl100: Path | None = None,
+) -> list[PtbxlRecord | LowRateRecord]:
+    """The fold's present 500 Hz records, then (from ``ptbxl100``) its 100 Hz ones; ``limit``
+    applies to each; the test fold only when ``allow_test_fold``."""
     if fold == TEST_FOLD and not allow_test_fold:
         raise ValueError(
             f"fold {TEST_FOLD} is PTB-XL's test fold: nothing is tuned on it and only "
             "the maintainers score it (--i-know-this-is-the-test-fold)"
         )
-    records = [r for r in read_index(ptbxl) if r.fold == fold][:limit]
+    records: list[PtbxlRecord | LowRateRecord] = [r for r in read_index(ptbxl) if r.fold == fold][
+        :limit
+    ]
+    if ptbxl100 is not None:
+        rows, eight = read_low_rate_fold(ptbxl100, fold, limit)
+        twelve = expand(eight.astype(np.float32))
+        records += [LowRateRecord(r.ecg_id, x) for r, x in zip(rows, twelve, strict=True)]
     if not records:
         raise ValueError(f"{ptbxl}: no records of fold {fold} present")
     return records
@@ -92,6 +123,7 @@ class FoldOutput:
     """Aligned real and reconstructed records (records, samples, 12) mV at 500 Hz."""
 
     real: np.ndarray
+    source_fs: np.ndarray  # (records,) the rate each input was recorded at
     rec: np.ndarray
     spread: np.ndarray  # (records, 12) window disagreement per lead, mV
     ecg_ids: list[int]
@@ -99,55 +131,74 @@ class FoldOutput:
     warned: int  # records whose reconstruction carried input-quality warnings
 
 
-def _read_500(record: PtbxlRecord) -> np.ndarray:
+def _rate(record: PtbxlRecord | LowRateRecord) -> float:
+    return LOW_RATE if isinstance(record, LowRateRecord) else FS
+
+
+def _read(record: PtbxlRecord | LowRateRecord) -> np.ndarray:
+    """A record's 12 leads (mV) at its own rate."""
+    if isinstance(record, LowRateRecord):
+        return record.leads
     leads, fs = load_record(record.path)
     if fs != FS:
         raise ValueError(f"{record.path}: expected {FS:g} Hz (records500), got {fs:g} Hz")
     return leads
 
 
+def _at_500(leads: np.ndarray, fs: float) -> np.ndarray:
+    """Real leads brought to the scoring rate (limb leads re-derived, so they stay exact)."""
+    return leads if fs == FS else to_rate(leads.astype(np.float32), fs, FS)
+
+
 def _reconstruct_chunk(
-    model: ecg12.Model, leads_i: list[np.ndarray]
+    model: ecg12.Model, leads_i: list[np.ndarray], fs: float
 ) -> list[ecg12.Reconstruction | InputError]:
     """One pooled call; if the API refuses an input, redo the chunk record by record."""
     try:
-        return model.reconstruct_many(leads_i, fs=FS)
+        return model.reconstruct_many(leads_i, fs=fs)
     except InputError:
         out: list[ecg12.Reconstruction | InputError] = []
         for x in leads_i:
             try:
-                out.append(model.reconstruct(x, fs=FS))
+                out.append(model.reconstruct(x, fs=fs))
             except InputError as exc:
                 out.append(exc)
         return out
 
 
 def reconstruct_fold(
-    model: ecg12.Model, records: list[PtbxlRecord], chunk: int = CHUNK
+    model: ecg12.Model, records: list[PtbxlRecord | LowRateRecord], chunk: int = CHUNK
 ) -> FoldOutput:
-    """Reconstruct every record from its real Lead I and pair it with the real 12 leads."""
-    real, rec, spread, ids, refused, warned = [], [], [], [], [], 0
+    """Reconstruct every record from its real Lead I, at the rate it was recorded, and pair the
+    500 Hz output with the real 12 leads."""
+    real, rec, spread, ids, rates, refused, warned = [], [], [], [], [], [], 0
     for start in range(0, len(records), chunk):
         part = records[start : start + chunk]
-        leads = [_read_500(r) for r in part]
-        outs = _reconstruct_chunk(model, [x[:, 0] for x in leads])
-        for record, truth, out in zip(part, leads, outs, strict=True):
-            if isinstance(out, InputError):
-                refused.append({"ecg_id": record.ecg_id, "error": str(out)})
-                continue
-            if out.fs != FS or out.p_signal.shape != truth.shape:
-                raise RuntimeError(
-                    f"{record.path}: reconstruction {out.p_signal.shape} at "
-                    f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz"
-                )
-            real.append(truth.astype(np.float32))
-            rec.append(out.p_signal)
-            spread.append(out.window_spread_mv)
-            ids.append(record.ecg_id)
-            warned += bool(out.warnings)
+        for fs in dict.fromkeys(map(_rate, part)):  # one pooled call per rate
+            same = [r for r in part if _rate(r) == fs]
+            leads = [_read(r) for r in same]
+            outs = _reconstruct_chunk(model, [x[:, 0] for x in leads], fs)
+            for record, truth, out in zip(same, leads, outs, strict=True):
+                if isinstance(out, InputError):
+                    refused.append({"ecg_id": record.ecg_id, "error": str(out)})
+                    continue
+                truth = _at_500(truth, fs)
+                if out.fs != FS or out.p_signal.shape != truth.shape:
+                    raise RuntimeError(
+                        f"ecg_id {record.ecg_id}: reconstruction {out.p_signal.shape} at "
+                        f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz"
+                    )
+                real.append(truth.astype(np.float32))
+                rec.append(out.p_signal)
+                spread.append(out.window_spread_mv)
+                ids.append(record.ecg_id)
+                rates.append(fs)
+                warned += bool(out.warnings)
     if not real:
         raise RuntimeError("the API refused every record")
-    return FoldOutput(np.stack(real), np.stack(rec), np.stack(spread), ids, refused, warned)
+    return FoldOutput(
+        np.stack(real), np.asarray(rates), np.stack(rec), np.stack(spread), ids, refused, warned
+    )
 
 
 def lead_i_r(fold: FoldOutput) -> np.ndarray:
@@ -187,10 +238,12 @@ def evaluate(
     *,
     allow_test_fold: bool = False,
     beats: bool = False,
+    ptbxl100: Path | None = None,
 ) -> dict:
-    """Scores, timing and card facts of one registered model on one PTB-XL fold; with ``beats``,
-    also the beat-level agreement of :mod:`training.delineation`."""
-    records = fold_records(ptbxl, fold, limit, allow_test_fold)
+    """Scores, timing and card facts of one registered model on one PTB-XL fold (with
+    ``ptbxl100``, its 100 Hz records too, and each rate's part scored on its own); with
+    ``beats``, also the beat-level agreement of :mod:`training.delineation`."""
+    records = fold_records(ptbxl, fold, limit, allow_test_fold, ptbxl100)
     reg = ecg12.load_registry(registry)
     model = ecg12.load(model_name, device="cpu", registry=reg)
     out = reconstruct_fold(model, records)
@@ -205,6 +258,11 @@ def evaluate(
     # Other work on the machine slows the timing down; say how busy it was.
     load = os.getloadavg()[0]
     scores = score(out.real, out.rec, fs=FS)
+    parts = {
+        f"{rate:g} Hz": _part_summary(score(out.real[sel], out.rec[sel], fs=FS))
+        for rate in sorted(set(out.source_fs.tolist()), reverse=True)
+        if (sel := out.source_fs == rate).any()
+    }
     if beats:
         scores["delineation"] = delineation_scores(out)
     card = model.card
@@ -227,6 +285,16 @@ def evaluate(
         "cpu_seconds_per_10s_record": cpu_seconds,
         "cpu_load_average": load,
         "scores": scores,
+        "parts": parts,
+    }
+
+
+def _part_summary(scores: dict) -> dict:
+    """The headline scores of one part of a fold, and its per-lead r."""
+    keep = ("records", "mean_r", "mae_mv", "rmse_mv", "v1_v6_amplitude_slope", "v1_v6_amplitude_r2")
+    return {
+        **{k: scores[k] for k in keep},
+        "per_lead_r": {lead: v["r"] for lead, v in scores["per_lead"].items()},
     }
 
 
@@ -253,21 +321,26 @@ def _fmt(value: object, spec: str) -> str:
     return format(value, spec) if isinstance(value, (int, float)) else "–"
 
 
+def _summary_row(label: str, s: dict) -> list[str]:
+    return [
+        label,
+        str(s["records"]),
+        f"{s['mean_r']:.3f}",
+        f"{s['mae_mv']:.4f}",
+        f"{s['rmse_mv']:.4f}",
+        f"{s['v1_v6_amplitude_slope']:.2f}",
+        f"{s['v1_v6_amplitude_r2']:.2f}",
+    ]
+
+
 def _summary_rows(results: list[dict]) -> list[list[str]]:
+    """One row per model, then (when the fold mixes rates) one per rate's part of it."""
     rows = []
     for res in results:
-        s = res["scores"]
-        rows.append(
-            [
-                f"**{res['model']}** {res['version']}",
-                str(s["records"]),
-                f"{s['mean_r']:.3f}",
-                f"{s['mae_mv']:.4f}",
-                f"{s['rmse_mv']:.4f}",
-                f"{s['v1_v6_amplitude_slope']:.2f}",
-                f"{s['v1_v6_amplitude_r2']:.2f}",
-            ]
-        )
+        rows.append(_summary_row(f"**{res['model']}** {res['version']}", res["scores"]))
+        parts = res.get("parts", {})
+        if len(parts) > 1:
+            rows += [_summary_row(f"↳ records at {name}", s) for name, s in parts.items()]
     for label, r, mae, slope, r2 in REFERENCE:
         rows.append([f"reference: {label}", "–", r, mae, "–", slope, r2])
     return rows
@@ -383,10 +456,13 @@ def render_markdown(
         command,
         "```",
         "",
-        f"Every record of fold {fold} present in `{ptbxl}` is reconstructed from its own real "
-        'Lead I (mV, 500 Hz) through the public API (`ecg12.load(name, device="cpu")'
-        ".reconstruct_many(..., fs=500)`, output at 500 Hz) and scored against the record's "
-        f"real 12 leads. Both are band-passed {EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz; scores cover "
+        f"Every record of fold {fold} present in `{ptbxl}` (and, where the table shows parts, "
+        "in its 100 Hz companion `ptbxl100/`) is reconstructed from its own real Lead I (mV, at "
+        'the rate it was recorded) through the public API (`ecg12.load(name, device="cpu")'
+        ".reconstruct_many(..., fs=rate)`, output at 500 Hz) and scored against the record's "
+        "real 12 leads (100 Hz ones resampled to 500 Hz: they hold nothing above 50 Hz, and the "
+        "scores look below 40 Hz only). Both are band-passed "
+        f"{EVAL_BAND[0]:g}-{EVAL_BAND[1]:g} Hz; scores cover "
         "the 11 reconstructed leads (Lead I is the input), per record and lead, averaged over "
         "records. Amplitude is p99 - p1 per record and lead; its slope and R² are those of "
         "reconstructed on real across records (1 / 1: each patient's own amplitudes; 0 / 0: the "
@@ -496,7 +572,7 @@ def model_sources(
     return pairs
 
 
-def write_card_metrics(name: str, scores: dict, registry: Path, command: str) -> None:
+def write_card_metrics(name: str, scores: dict, parts: dict, registry: Path, command: str) -> None:
     """Put the fold-9 summary into the model's card, where `ecg12 models` shows it."""
     data = json.loads(Path(registry).read_text())
     card = data["models"][name]
@@ -506,6 +582,11 @@ def write_card_metrics(name: str, scores: dict, registry: Path, command: str) ->
         "records": scores["records"],
         "per_lead_r": {lead: round(v["r"], 3) for lead, v in scores["per_lead"].items()},
     }
+    if len(parts) > 1:
+        card["metrics"]["fold9"]["parts"] = {
+            part: {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()}
+            for part, s in parts.items()
+        }
     cards.register(name, card, registry=Path(registry))
 
 
@@ -528,6 +609,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--ptbxl", type=Path, required=True, help="PTB-XL root (ptbxl_database.csv)")
+    p.add_argument(
+        "--ptbxl100", type=Path, default=None, help="ptbxl100/: the fold's 100 Hz records too"
+    )
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     p.add_argument("--all", action="store_true", help="every model of the registries")
     p.add_argument(
@@ -590,11 +674,12 @@ def main(argv: list[str] | None = None) -> None:
             args.limit,
             allow_test_fold=args.test_fold,
             beats=args.delineation,
+            ptbxl100=args.ptbxl100,
         )
         results.append(res)
         s = res["scores"]
         if args.write_cards:
-            write_card_metrics(name, s, registry or cards.REGISTRY, command)
+            write_card_metrics(name, s, res["parts"], registry or cards.REGISTRY, command)
         print(
             f"{name}: {s['records']} records, r {s['mean_r']:.3f}, MAE {s['mae_mv']:.4f} mV, "
             f"V1-V6 amp slope {s['v1_v6_amplitude_slope']:.2f} R2 {s['v1_v6_amplitude_r2']:.2f}, "

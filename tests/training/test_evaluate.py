@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lowrate import write_low_rate_fold
 
-from ecg12.leads import LEAD_NAMES
+from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES
 from training.data import load_record, read_index
 from training.evaluate import evaluate, main
 from training.metrics import RECONSTRUCTED, eval_band, pearson_rows, score
@@ -89,6 +90,28 @@ def test_page_has_tables_reference_and_credit(written: tuple[str, dict]) -> None
         assert f"\n| {lead} | " in page
     mae = body["models"][0]["scores"]["record_mae_mv"]
     assert f"{mae[0]:.4f}" not in page and "record_mae" not in page
+
+
+def test_100_hz_records_are_scored_as_their_own_part(
+    native: Path, tiny_registry: Path, tmp_path: Path
+) -> None:
+    """The fixture's fold-9 records again, as PTB-XL's 100 Hz versions in a ``ptbxl100/``
+    folder: scored with the 500 Hz ones, and on their own, where the same patients score
+    alike (tiny's V1-V6 are multiples of Lead I: their r is Lead I's with each at either rate)."""
+    records = [r for r in read_index(native, high_rate=False) if r.fold == FOLD]
+    cols = [LEAD_NAMES.index(n) for n in INDEPENDENT_LEADS]
+    low = np.stack([load_record(r.path)[0][:, cols] for r in records])
+    assert low.shape == (2, 1000, 8)
+    write_low_rate_fold(tmp_path / "ptbxl100", np.round(low * 1000), [8, 10], fold=FOLD)
+    res = evaluate("tiny", native, FOLD, tiny_registry, ptbxl100=tmp_path / "ptbxl100")
+    assert res["ecg_ids"] == [8, 10, 8, 10] and res["records"] == 4
+    assert res["lead_i_r_min"] > 0.99  # 100 Hz inputs come back aligned with their records
+    high, slow = res["parts"]["500 Hz"], res["parts"]["100 Hz"]
+    assert high["records"] == slow["records"] == 2
+    assert set(slow["per_lead_r"]) == set(RECONSTRUCTED)
+    for lead in ("V1", "V2", "V3", "V4", "V5", "V6"):  # measured: within 0.012
+        assert slow["per_lead_r"][lead] == pytest.approx(high["per_lead_r"][lead], abs=0.03)
+    assert res["scores"]["mae_mv"] == pytest.approx((high["mae_mv"] + slow["mae_mv"]) / 2)
 
 
 def test_test_fold_is_refused(native: Path, tiny_registry: Path) -> None:

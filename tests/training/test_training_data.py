@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 import wfdb
+from lowrate import write_low_rate_fold
 
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, lead_index
 from ecg12.preprocess import preprocess
@@ -157,21 +157,6 @@ def test_random_crops_shapes_sources_and_determinism(cache: Cache) -> None:
         r, s = hits[0]
         np.testing.assert_allclose(crop, full[r, s : s + 512], atol=1e-6)
     assert sources == set(valid.tolist())
-
-
-def write_low_rate_fold(root: Path, records: np.ndarray, ids: list[int], fold: int) -> None:
-    """A ``ptbxl100/``-style fold: records (n, 1000, 8) µV at 100 Hz, stored in reverse row
-    order so that the index, not the file order, must place them."""
-    root.mkdir(parents=True, exist_ok=True)
-    n = len(records)
-    soundfile.write(
-        str(root / f"fold{fold}.flac"),
-        records[::-1].reshape(-1, 8).astype(np.int16),
-        int(LOW_RATE),
-        subtype="PCM_16",
-    )
-    rows = "".join(f"{i},{fold},{n - 1 - k},60.0,1,1,0,0,0,0\n" for k, i in enumerate(ids))
-    (root / "index.csv").write_text("ecg_id,strat_fold,row,age,sex,NORM,MI,STTC,CD,HYP\n" + rows)
 
 
 def band_power(x: np.ndarray, fs: float, low_hz: float) -> float:
