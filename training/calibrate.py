@@ -5,10 +5,11 @@
 
 Every fold-9 record (with ``--ptbxl100``, its 100 Hz records too) is reconstructed from its real
 Lead I through the public API, output at 500 Hz (:mod:`training.evaluate`), and each
-reconstructed lead's actual MAE is measured against the real lead, both band-passed as :mod:`training.metrics` scores them. Per lead, least squares fits
-log MAE on :func:`ecg12.trust.features` of the reconstruction (what the runtime sees). The numbers
-reported are out of fold (5-fold cross-validation over records), so they are not the fit's own
-training error; the shipped coefficients are then fitted on all records. ``--write`` stores the
+reconstructed lead's actual MAE is measured against the real lead, both band-passed as
+:mod:`training.metrics` scores them. Per lead, least squares fits log MAE on
+:func:`ecg12.trust.features` of the reconstruction (what the runtime sees). The numbers reported
+are out of fold (5-fold cross-validation over records), so they are not the fit's own training
+error; the shipped coefficients are then fitted on all records. ``--write`` stores the
 result as the card's ``trust`` block in the registry.
 """
 
