@@ -288,6 +288,20 @@ def build_low_rate_cache(
     return Cache.concat(parts)
 
 
+def describe(cache: Cache, train_idx: np.ndarray, valid_idx: np.ndarray) -> str:
+    """What a run learned from and was selected on, for its model card."""
+
+    def count(idx: np.ndarray) -> str:
+        rates = [f"{(cache.source_fs[idx] == r).sum():,} at {r:g} Hz" for r in (500.0, LOW_RATE)]
+        return f"{len(idx):,} records: " + ", ".join(rates)
+
+    folds = "-".join(str(f) for f in (min(cache.fold[train_idx]), max(cache.fold[train_idx])))
+    return (
+        f"PTB-XL 1.0.3, folds {folds} train ({count(train_idx)}), fold {VALID_FOLD} selection "
+        f"({count(valid_idx)})"
+    )
+
+
 class Crops(NamedTuple):
     """Training windows: the 12 target leads (n, window, 12) mV, the Lead I the model is given
     (n, window) mV, and whether each target was recorded at 100 Hz (n,) float32 0/1, so that its

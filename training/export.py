@@ -37,6 +37,16 @@ def load_generator(weights: Path, config: dict, width: int) -> keras.Model:
     return generator
 
 
+def _describe_data(cfg: Config) -> str:
+    """The data of a run whose meta.json predates its ``data`` entry, from its cache."""
+    from training.data import TRAIN_FOLDS, VALID_FOLD, Cache, describe
+
+    cache = Cache.load(Path(cfg.cache).expanduser())
+    return describe(
+        cache, cache.select(TRAIN_FOLDS, cfg.source_fs or None), cache.select((VALID_FOLD,))
+    )
+
+
 def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = False) -> Path:
     """Write the contract model to ``out`` (float16 weights with float32 I/O if ``fp16``)."""
     import onnx
@@ -154,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
             "architecture": recipes.architecture(Config(**meta["config"])),
             "parameters": int(generator.count_params()),
             "weights_dtype": "float16" if args.fp16 else "float32",
-            "data": "PTB-XL 1.0.3 (subset of 2,664 records), folds 1-8 train, fold 9 selection",
+            "data": meta.get("data") or _describe_data(Config(**meta["config"])),
             "config": meta["config"],
             "epochs_trained": meta["epoch"],
             "best_epoch": best["epoch"],

@@ -40,6 +40,7 @@ from training.data import (  # noqa: E402
     VALID_FOLD,
     Cache,
     Crops,
+    describe,
     random_crops,
 )
 from training.recipes import RECIPES  # noqa: E402
@@ -273,6 +274,7 @@ def run(
         "backend": keras.backend.backend(),
         "hardware": _hardware(),
         "spec": spec.to_dict(),
+        "data": describe(cache, train_idx, valid_idx),
     }
     last = run_dir / "last.npz"
     if resume and last.exists():
