@@ -43,7 +43,15 @@ from training.data import (
     read_index,
     read_low_rate_fold,
 )
-from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows, score
+from training.metrics import (
+    EVAL_BAND,
+    RECONSTRUCTED,
+    SHARP_BAND,
+    eval_band,
+    pearson_rows,
+    score,
+    sharpness_ratio,
+)
 
 FS = 500.0
 #: Records per reconstruct_many call: the API pools their windows into shared batches.
@@ -263,6 +271,8 @@ def evaluate(
         for rate in sorted(set(out.source_fs.tolist()), reverse=True)
         if (sel := out.source_fs == rate).any()
     }
+    if (full := out.source_fs == FS).any():
+        parts[f"{FS:g} Hz"]["sharpness_ratio"] = sharpness_ratio(out.real[full], out.rec[full], FS)
     if beats:
         scores["delineation"] = delineation_scores(out)
     card = model.card
@@ -505,10 +515,18 @@ def render_markdown(
     for res in results:
         problems = [f"{len(res['refused'])} refused by the API"] if res["refused"] else []
         problems.append(f"{res['records_with_warnings']} with input-quality warnings")
+        sharp = res.get("parts", {}).get(f"{FS:g} Hz", {}).get("sharpness_ratio")
         lines.append(
             f"- {res['model']}: {res['records']} records scored, {', '.join(problems)}; "
             f"real vs reconstructed Lead I r ≥ {res['lead_i_r_min']:.3f} "
-            "(alignment check)."
+            "(alignment check)"
+            + (
+                f"; sharpness {sharp:.2f} (RMS {SHARP_BAND[0]:g}-{SHARP_BAND[1]:g} Hz of the "
+                "reconstruction over the real ECG's, median of 500 Hz records and leads; "
+                "1 = as sharp, below 1 = a blurred QRS)."
+                if sharp is not None
+                else "."
+            )
         )
     lines += ["", "## Per lead: r / MAE / RMSE (mV)", ""]
     lines += _table(["lead", *names, "best r / best MAE"], wave)

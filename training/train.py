@@ -278,7 +278,7 @@ def run(
     }
     last = run_dir / "last.npz"
     if resume and last.exists():
-        meta = json.loads((run_dir / "meta.json").read_text())
+        meta = {"data": meta["data"], **json.loads((run_dir / "meta.json").read_text())}
         # Later sessions may change settings (say, more epochs): keep a record of each.
         meta.setdefault("resumed", []).append({"at_epoch": meta["epoch"], "config": asdict(cfg)})
         with np.load(last) as z:

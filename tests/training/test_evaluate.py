@@ -11,9 +11,10 @@ import pytest
 from lowrate import write_low_rate_fold
 
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES
+from ecg12.preprocess import bandpass
 from training.data import load_record, read_index
 from training.evaluate import evaluate, main
-from training.metrics import RECONSTRUCTED, eval_band, pearson_rows, score
+from training.metrics import RECONSTRUCTED, eval_band, pearson_rows, score, sharpness_ratio
 
 FOLD = 9  # ecg_id 8 and 10 in the fixture
 FS = 500.0
@@ -107,6 +108,7 @@ def test_100_hz_records_are_scored_as_their_own_part(
     assert res["ecg_ids"] == [8, 10, 8, 10] and res["records"] == 4
     assert res["lead_i_r_min"] > 0.99  # 100 Hz inputs come back aligned with their records
     high, slow = res["parts"]["500 Hz"], res["parts"]["100 Hz"]
+    assert "sharpness_ratio" in high and "sharpness_ratio" not in slow  # nothing real above 50 Hz
     assert high["records"] == slow["records"] == 2
     assert set(slow["per_lead_r"]) == set(RECONSTRUCTED)
     for lead in ("V1", "V2", "V3", "V4", "V5", "V6"):  # measured: within 0.012
@@ -147,6 +149,16 @@ def synthetic(records: int = 12, seconds: float = 10.0) -> np.ndarray:
     gains = rng.uniform(0.3, 2.0, size=(records, 1, 12))
     noise = 0.02 * rng.standard_normal((records, t.size, 12))
     return gains * beats[None, :, None] + noise
+
+
+def test_sharpness_ratio_sees_a_blurred_qrs() -> None:
+    """Narrow spikes: a copy is as sharp (1), the same smoothed at 40 Hz far less."""
+    t = np.arange(5000) / FS
+    spikes = np.exp(-0.5 * ((t[:, None] % 0.8 - 0.4) / 0.008) ** 2) * np.ones(12)
+    real = spikes[None] + np.random.default_rng(0).normal(0, 1e-3, (2, 5000, 12))
+    assert sharpness_ratio(real, real.copy(), FS) == pytest.approx(1.0)
+    blurred = bandpass(real, FS, 0.5, 40.0, order=4, axis=1)
+    assert sharpness_ratio(real, blurred, FS) < 0.2
 
 
 def test_score_of_identical_signals() -> None:
