@@ -14,9 +14,14 @@ class InputError(Ecg12Error, ValueError):
 
     def __init__(self, problem: str, source: str | Path | None = None) -> None:
         self.problem = problem
-        self.source = None if source is None else str(source)
+        self.source = None if source is None else printable(str(source))
         super().__init__(f"{self.source}: {problem}" if self.source else problem)
 
 
 class ModelError(Ecg12Error):
     """A model cannot be found, fetched, verified or run."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes in a file name) spelled as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -65,8 +65,10 @@ def to_standard_order(signal: np.ndarray, names: list[str] | tuple[str, ...]) ->
     for idx, col in found.items():
         out[:, idx] = signal[:, col]
     missing = [LEAD_NAMES[i] for i in range(12) if i not in found]
-    if {"I", "II"} - {LEAD_NAMES[i] for i in found}:
-        raise KeyError(f"record lacks lead I or II (has {', '.join(map(str, names))})")
+    lacking = [lead for lead in ("I", "II") if lead_index(lead) not in found]
+    if lacking:
+        shown = ", ".join(map(str, names[:12])) + (", ..." if len(names) > 12 else "")
+        raise KeyError(f"record lacks lead {' and '.join(lacking)} (has {shown})")
     if set(missing) - {"III", "aVR", "aVL", "aVF"}:
         raise KeyError(f"record lacks leads {', '.join(missing)}")
     derived = derive_limb_leads(np.nan_to_num(out))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecg12.errors import ModelError
+from ecg12.pipeline import DEFAULT_OUT_FS
 from ecg12.registry import ModelCard, Registry, load_registry, model_path
 
 if TYPE_CHECKING:
@@ -86,18 +87,49 @@ class Model:
         return self.session.run(["leads"], {"lead_i": np.ascontiguousarray(windows, np.float32)})[0]
 
     def reconstruct(
-        self, source: str | Path | np.ndarray, fs: float | None = None, **kw
+        self,
+        source: str | Path | np.ndarray,
+        fs: float | None = None,
+        *,
+        lead: str | None = None,
+        out_fs: float | None = DEFAULT_OUT_FS,
+        notch_hz: float | None = None,
+        accept_other_lead: bool = False,
+        units: str | None = None,
+        gain: float | None = None,
     ) -> Reconstruction:
         """One recording; see :func:`ecg12.reconstruct` for the arguments."""
-        return self.reconstruct_many([source], fs=fs, **kw)[0]
+        return self.reconstruct_many(
+            [source],
+            fs,
+            lead=lead,
+            out_fs=out_fs,
+            notch_hz=notch_hz,
+            accept_other_lead=accept_other_lead,
+            units=units,
+            gain=gain,
+        )[0]
 
     def reconstruct_many(
-        self, sources: list[str | Path | np.ndarray], fs: float | None = None, **kw
+        self,
+        sources: list[str | Path | np.ndarray],
+        fs: float | None = None,
+        *,
+        lead: str | None = None,
+        out_fs: float | None = DEFAULT_OUT_FS,
+        notch_hz: float | None = None,
+        accept_other_lead: bool = False,
+        units: str | None = None,
+        gain: float | None = None,
     ) -> list[Reconstruction]:
-        """Many recordings in one pass: their windows share batches (fast for short records)."""
-        from ecg12.pipeline import reconstruct_inputs
+        """Many recordings in one pass: their windows share batches (fast for short records).
 
-        return reconstruct_inputs(self, sources, fs=fs, **kw)
+        The options apply to every input; see :func:`ecg12.reconstruct`.
+        """
+        from ecg12.pipeline import ReadOptions, reconstruct_inputs
+
+        options = ReadOptions(fs, lead, accept_other_lead, units, gain)
+        return reconstruct_inputs(self, sources, options, out_fs=out_fs, notch_hz=notch_hz)
 
 
 def load(

@@ -7,6 +7,7 @@ Everything is laid out in millimetres of paper, so a figure printed at 100 % rea
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
 from ecg12.preprocess import resample
 from ecg12.readers import read_recording
+from ecg12.result import RECONSTRUCTED
 from ecg12.writers import atomic_file
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ _CAL_MM = 10.0  # room at the start of each row for the 1 mV calibration pulse
 _ROW_MM = 40.0  # height of one row of paper (4 mV)
 _BASELINE_MM = 17.0  # a row's 0 mV line above its bottom edge (QRS mostly points up)
 _MARGIN_MM = (10.0, 10.0, 14.0, 10.0)  # left, right, top (title), bottom (footer)
+_NOTE_MM = 3.5  # footer height of one note line
+_FOOTER_MM = 3.5  # the scale line's height above the bottom edge (without notes)
+_GRADE_LEGEND = "grade of each lead by its expected error (model card calibration), poor shaded:"
+_TRUST_PREFIX = "expected error (mV) and grade per lead: "
 
 
 def plot_12lead(
@@ -67,6 +73,8 @@ def plot_12lead(
     grades: list[str] | None = None,
     labels: tuple[str, str] = ("reconstructed", "real"),
     start_s: float = 0.0,
+    disclaimer: str | None = None,
+    notes: list[str] | None = None,
 ) -> Figure:
     """Draw a 12-lead ECG (samples x 12, mV, :data:`~ecg12.leads.LEAD_NAMES` order) as printed.
 
@@ -84,7 +92,11 @@ def plot_12lead(
     ``grades`` (12 of 'good'/'fair'/'poor', standard order) adds a small tag after each lead
     label: green 'good', amber 'fair', red 'poor'. A 'poor' lead's whole segment also gets a
     salmon background, so an unreliable lead cannot be read at a glance as if it were
-    trustworthy. The rhythm strip carries Lead II's grade.
+    trustworthy. The rhythm strip carries Lead II's grade, and a legend in the footer says what
+    the tags mean.
+
+    ``disclaimer`` is printed under the title (a reconstruction always passes its own), and
+    ``notes`` (input warnings) one per line in the footer, so a printout stands alone.
 
     With ``path`` the figure is also saved atomically (format from the suffix: png at
     200 dpi, pdf or svg). Non-finite samples leave gaps. Returns the figure.
@@ -92,8 +104,8 @@ def plot_12lead(
     signal = _as_leads(p_signal, "p_signal")
     if not fs > 0:
         raise ValueError(f"fs must be positive, got {fs}")
-    if start_s < 0:
-        raise ValueError(f"start_s must be >= 0, got {start_s}")
+    if not 0 <= start_s < math.inf:
+        raise ValueError(f"start must be a finite number of seconds >= 0, got {start_s}")
     first = round(start_s * fs)
     count = min(signal.shape[0] - first, round(MAX_SECONDS * fs))
     if count < 8:  # fewer than two samples per column
@@ -111,7 +123,9 @@ def plot_12lead(
     if path is not None:
         _output_format(Path(path))  # refuse a bad suffix before spending time drawing
 
-    fig = _draw(shown, fs, start_s, ref, title, grade_of, labels)
+    notes = list(notes or [])
+    fig = _draw(shown, fs, start_s, ref, title, grade_of, labels, len(notes))
+    _draw_notes(fig, disclaimer, notes, grade_of)
     if path is not None:
         save_figure(fig, path)
     return fig
@@ -127,6 +141,17 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     return out
 
 
+@dataclass(frozen=True)
+class Printout:
+    """A 12-lead record to print, with what its header says about it (see :func:`read_printout`)."""
+
+    signal: np.ndarray  # samples x 12, mV, standard order
+    fs: float
+    disclaimer: str | None  # set for an ecg12 reconstruction
+    grades: list[str] | None
+    warnings: list[str]
+
+
 def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
     """Read a 12-lead recording as (samples x 12 mV in standard order, fs).
 
@@ -135,6 +160,14 @@ def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
     ``avr``); missing limb leads are derived from I and II; extra channels (Frank leads) are
     ignored.
     """
+    printout = read_printout(path)
+    return printout.signal, printout.fs
+
+
+def read_printout(path: str | Path) -> Printout:
+    """A 12-lead record (as :func:`read_12lead`) and, for an ecg12 reconstruction, the
+    disclaimer, grades and warnings its header comments carry, so a picture drawn from the
+    file says what one drawn from the result says."""
     rec = read_recording(path)
     odd = [
         f"{n} ({u})"
@@ -144,9 +177,28 @@ def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
     if odd:
         raise InputError(f"leads in units that are not volts: {', '.join(odd)}", source=path)
     try:
-        return to_standard_order(rec.signal, rec.sig_name), rec.fs
+        signal = to_standard_order(rec.signal, rec.sig_name)
     except KeyError as exc:
-        raise InputError(str(exc.args[0]), source=path) from None
+        raise InputError(f"not a 12-lead record: {exc.args[0]}", source=path) from None
+    disclaimer = next(
+        (c[len(RECONSTRUCTED) :].rstrip(".") for c in rec.comments if c.startswith(RECONSTRUCTED)),
+        None,
+    )
+    warnings = [c for c in rec.comments if c.startswith("warning: ")] if disclaimer else []
+    return Printout(signal, rec.fs, disclaimer, _grades(rec.comments), warnings)
+
+
+def _grades(comments: list[str]) -> list[str] | None:
+    """Grades from a ``expected error (mV) and grade per lead: I 0.000 good, ...`` comment."""
+    line = next((c for c in comments if c.startswith(_TRUST_PREFIX)), None)
+    if line is None:
+        return None
+    found = {}
+    for item in line[len(_TRUST_PREFIX) :].split(","):
+        parts = item.split()
+        if len(parts) == 3 and parts[2] in _GRADES and _is_lead(parts[0]):
+            found[lead_index(parts[0])] = parts[2]
+    return [found[i] for i in range(len(LEAD_NAMES))] if len(found) == len(LEAD_NAMES) else None
 
 
 def _is_lead(name: str) -> bool:
@@ -193,6 +245,7 @@ def _draw(
     title: str | None,
     grade_of: dict[str, str],
     labels: tuple[str, str],
+    n_notes: int,
 ) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -203,6 +256,7 @@ def _draw(
     paper_w = _CAL_MM + 5.0 * math.ceil(seconds * MM_PER_S / 5.0 - 1e-9)
     paper_h = _ROW_MM * (len(_LAYOUT) + 1)
     left, right, top, bottom = _MARGIN_MM
+    bottom += _NOTE_MM * n_notes  # note lines widen the footer; the paper keeps its size
     fig_w, fig_h = left + paper_w + right, bottom + paper_h + top
     fig = Figure(figsize=(fig_w / MM_PER_INCH, fig_h / MM_PER_INCH))
     FigureCanvasAgg(fig)
@@ -255,7 +309,7 @@ def _draw(
     end_s = start_s + seconds
     fig.text(
         left / fig_w,
-        3.5 / fig_h,
+        (_FOOTER_MM + _NOTE_MM * n_notes) / fig_h,
         f"25 mm/s, 10 mm/mV    {fs:g} Hz    {start_s:g}-{end_s:g} s",
         ha="left",
         va="bottom",
@@ -276,6 +330,43 @@ def _draw(
             bbox_to_anchor=(1 - right / fig_w, 1 - 2 / fig_h),
         )
     return fig
+
+
+def _draw_notes(
+    fig: Figure, disclaimer: str | None, notes: list[str], grade_of: dict[str, str]
+) -> None:
+    """The disclaimer under the title; notes and the grade legend in the footer (see _draw)."""
+    left, right, _, _ = _MARGIN_MM
+    fig_w, fig_h = (size * MM_PER_INCH for size in fig.get_size_inches())
+    footer = _FOOTER_MM + _NOTE_MM * len(notes)  # the scale line's height above the bottom
+    if disclaimer:
+        fig.text(
+            left / fig_w,
+            1 - 9.5 / fig_h,
+            disclaimer,
+            ha="left",
+            va="top",
+            fontsize=8,
+            color=COLOURS["poor"],
+        )
+    for k, note in enumerate(notes):
+        y = (footer - _NOTE_MM * (k + 1)) / fig_h
+        fig.text(left / fig_w, y, note, ha="left", va="bottom", fontsize=7)
+    if not grade_of:
+        return
+    x = 1 - (right + 31.0) / fig_w  # three badges, 10 mm apart, end at the paper's right edge
+    fig.text(x, footer / fig_h, _GRADE_LEGEND, ha="right", va="bottom", fontsize=7)
+    for k, grade in enumerate(_GRADES):
+        fig.text(
+            x + (2.0 + 10.0 * k) / fig_w,
+            footer / fig_h,
+            grade,
+            ha="left",
+            va="bottom",
+            fontsize=6,
+            color="black" if grade == "fair" else "white",
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": COLOURS[grade], "edgecolor": "none"},
+        )
 
 
 def _draw_grid(ax: Axes, width: float, height: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DISCLAIMER = "estimated from Lead I; not a measured ECG and not for diagnosis on its own"
+#: The first header comment of every reconstruction; ``ecg12 plot`` finds the disclaimer after it.
+RECONSTRUCTED = "Reconstructed 12-lead ECG, "
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Reconstruction:
     #: (good / fair / poor), from the model card's calibration; None for uncalibrated models.
     expected_error_mv: np.ndarray | None = None
     grades: list[str] | None = None
+    #: The input channel is a lead other than Lead I (II, MLII, V1, ...), accepted on request.
+    from_other_lead: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -54,12 +59,22 @@ class Reconstruction:
         return f"{stem}_12lead"
 
     @property
+    def disclaimer(self) -> str:
+        """What this record is not; names the input channel when it is not Lead I."""
+        if not self.from_other_lead:
+            return DISCLAIMER
+        return (
+            f"estimated from channel {self.input_lead}, not Lead I (the model was trained on "
+            "Lead I); not a measured ECG and not for diagnosis on its own"
+        )
+
+    @property
     def comments(self) -> list[str]:
         """Header comments: what this record is, where it came from, what to watch for."""
         from ecg12 import __version__
 
         return [
-            f"Reconstructed 12-lead ECG, {DISCLAIMER}.",
+            f"{RECONSTRUCTED}{self.disclaimer}.",
             f"ecg12 {__version__}, model {self.model} {self.model_version}",
             f"input: {self.source}, lead {self.input_lead}, {self.input_fs:g} Hz, "
             f"{self.input_format}",
@@ -100,8 +115,13 @@ class Reconstruction:
         The per-lead expected error goes into the WFDB header comments, the NPZ keys
         ``expected_error_mv`` and ``grades``, or a side-car ``<name>_trust.csv`` next to a CSV.
         """
+        from ecg12.errors import InputError
         from ecg12.writers import write_record, write_text
 
+        if name is not None and (
+            not isinstance(name, str) or name in {"", ".", ".."} or re.search(r"[/\\]", name)
+        ):
+            raise InputError(f"name must be a file name without folders, not {name!r:.60}")
         stem = Path(outdir) / (name or self.record_name)
         stem.parent.mkdir(parents=True, exist_ok=True)
         table = self.trust_table()
@@ -133,15 +153,32 @@ class Reconstruction:
     def plot(
         self,
         path: str | Path | None = None,
-        compare: np.ndarray | None = None,
+        compare: np.ndarray | str | Path | None = None,
         compare_fs: float | None = None,
+        overwrite: bool = False,
         **kw: Any,
     ) -> Figure:
-        """The clinical 12-lead printout (25 mm/s, 10 mm/mV), optionally over a real ECG."""
-        from ecg12.plot import plot_12lead
+        """The clinical 12-lead printout (25 mm/s, 10 mm/mV), optionally over a real ECG.
 
-        kw.setdefault("title", f"{self.record_name}: {DISCLAIMER}")
+        The disclaimer, the grades and the input warnings are always printed on it. ``compare``
+        is a 12-lead array (with ``compare_fs``) or any record ``ecg12 plot --compare`` takes.
+        Like :meth:`write`, an existing ``path`` is kept unless ``overwrite``.
+        """
+        from ecg12.plot import plot_12lead, read_12lead
+
+        if path is not None and Path(path).exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite to replace it")
+        if isinstance(compare, (str, Path)):
+            compare, compare_fs = read_12lead(compare)
+        kw.setdefault("title", self.record_name)
         kw.setdefault("grades", self.grades)
         return plot_12lead(
-            self.p_signal, self.fs, path, compare=compare, compare_fs=compare_fs, **kw
+            self.p_signal,
+            self.fs,
+            path,
+            compare=compare,
+            compare_fs=compare_fs,
+            disclaimer=self.disclaimer,
+            notes=[f"warning: {w}" for w in self.warnings],
+            **kw,
         )

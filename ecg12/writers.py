@@ -47,7 +47,10 @@ def write_record(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    p_signal = np.asarray(p_signal, dtype=np.float64)
+    stored = np.asarray(p_signal)  # NPZ keeps the caller's float type (float32 results)
+    if not np.issubdtype(stored.dtype, np.floating):
+        stored = stored.astype(np.float64)
+    p_signal = stored.astype(np.float64)
     if p_signal.ndim != 2 or p_signal.shape[1] != len(sig_name) or len(units) != len(sig_name):
         raise ValueError(
             f"p_signal {p_signal.shape} does not match {len(sig_name)} names and {len(units)} units"
@@ -74,10 +77,10 @@ def write_record(
         if fmt == "wfdb":
             _write_wfdb(p_signal, fs, sig_name, units, comments, stem)
         elif fmt == "csv":
-            _write_csv(p_signal, fs, sig_name, stem)
+            _write_csv(p_signal, fs, sig_name, comments, stem)
         else:
             arrays: dict[str, Any] = {
-                "p_signal": p_signal,
+                "p_signal": stored,
                 "fs": np.float64(fs),
                 "sig_name": np.array(sig_name, dtype=str),
                 "units": np.array(units, dtype=str),
@@ -130,16 +133,21 @@ def _write_wfdb(
     )
 
 
-def _write_csv(p_signal: np.ndarray, fs: float, sig_name: list[str], stem: Path) -> None:
-    """``time_s`` then one column per lead in mV; 4 decimals keep 0.1 µV."""
+def _write_csv(
+    p_signal: np.ndarray, fs: float, sig_name: list[str], comments: list[str], stem: Path
+) -> None:
+    """``# comment`` lines (numpy skips them; pandas with ``comment="#"``), then ``time_s`` and
+    one column per lead in mV; 4 decimals keep 0.1 µV."""
     time_s = np.arange(p_signal.shape[0]) / fs
+    notes = "".join(f"# {' '.join(c.split())}\n" for c in comments)
     np.savetxt(
         stem.with_name(stem.name + ".csv"),
         np.column_stack([time_s, p_signal]),
         delimiter=",",
         fmt=["%.6f"] + ["%.4f"] * p_signal.shape[1],
-        header=",".join(["time_s", *sig_name]),
+        header=notes + ",".join(["time_s", *sig_name]),
         comments="",
+        encoding="utf-8",
     )
 
 
@@ -155,9 +163,17 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; match every other output
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: Path, text: str) -> Path:

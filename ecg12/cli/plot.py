@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 
 from ecg12.cli.errors import fail, user_errors
-from ecg12.plot import FORMATS, plot_12lead, read_12lead
+from ecg12.plot import FORMATS, plot_12lead, read_12lead, read_printout
 
 
 @click.command("plot")
@@ -43,21 +43,27 @@ def command(
     overwrite: bool,
     title: str | None,
 ) -> None:
-    """Plot RECORD (a 12-lead WFDB record: ours, PTB-XL, CinC, PTB...) at 25 mm/s, 10 mm/mV."""
+    """Plot RECORD (a 12-lead WFDB record: ours, PTB-XL, CinC, PTB...) at 25 mm/s, 10 mm/mV.
+
+    A reconstruction's disclaimer, grades and warnings, kept in its header, are printed too.
+    """
     if output.exists() and not overwrite:
         fail(f"{output} exists; pass --overwrite to replace it")
     name = record.stem
     with user_errors(ValueError, OSError):
-        signal, fs = read_12lead(record)
+        printout = read_printout(record)
         compare, compare_fs = read_12lead(reference) if reference else (None, None)
         plot_12lead(
-            signal,
-            fs,
+            printout.signal,
+            printout.fs,
             output,
             compare=compare,
             compare_fs=compare_fs,
             start_s=start,
             title=title or name,
             labels=(name, reference.stem if reference else ""),
+            grades=printout.grades,
+            disclaimer=printout.disclaimer,
+            notes=printout.warnings,
         )
     Console(soft_wrap=True, highlight=False).print(f"wrote {output}", markup=False)

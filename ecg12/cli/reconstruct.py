@@ -11,8 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ecg12.cli.errors import fail, user_errors
-from ecg12.errors import Ecg12Error
+from ecg12.cli.options import input_options
+from ecg12.errors import Ecg12Error, printable
 from ecg12.model import DEVICES, load
+from ecg12.pipeline import check_out_fs
+from ecg12.readers import check_rate
 from ecg12.result import Reconstruction
 
 FORMATS = ("wfdb", "csv", "npz")
@@ -66,8 +69,12 @@ def expand_inputs(items: tuple[str, ...]) -> list[Path]:
 @click.option("--plot", "draw", is_flag=True, help="Also draw each result as a clinical PNG.")
 @click.option("--model", "model_name", default=None, help="Model name (see `ecg12 models`).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
-@click.option("--lead", default=None, help="Channel to use when no lead is named I.")
-@click.option("--fs", type=float, default=None, help="Sampling rate for files that carry none.")
+@input_options
+@click.option(
+    "--accept-other-lead",
+    is_flag=True,
+    help="Reconstruct from a channel named as another lead (II, MLII, V1...); outputs say so.",
+)
 @click.option("--out-fs", type=float, default=500.0, show_default=True, help="Output rate (Hz).")
 @click.option(
     "--notch",
@@ -86,6 +93,9 @@ def command(
     device: str,
     lead: str | None,
     fs: float | None,
+    units: str | None,
+    gain: float | None,
+    accept_other_lead: bool,
     out_fs: float,
     notch: str | None,
     overwrite: bool,
@@ -94,13 +104,18 @@ def command(
     """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs)."""
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if any(not item.strip() for item in inputs):
+        fail("an input name is empty")
     files = expand_inputs(inputs)
     if not files:
         fail("no input files found")
     with user_errors():
+        check_out_fs(out_fs)
+        if fs is not None:
+            check_rate(fs, "--fs")
         model = load(model_name, device=device)
-    if model.device_note:
-        out.print(f"note: {model.device_note}", markup=False)
+    if model.device_note and not quiet:
+        err.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
     failed = 0
     columns = (
@@ -114,7 +129,14 @@ def command(
         for path in files:
             try:
                 rec = model.reconstruct(
-                    path, fs=fs, lead=lead, out_fs=out_fs, notch_hz=float(notch) if notch else None
+                    path,
+                    fs,
+                    lead=lead,
+                    out_fs=out_fs,
+                    notch_hz=float(notch) if notch else None,
+                    accept_other_lead=accept_other_lead,
+                    units=units,
+                    gain=gain,
                 )
                 written = _write(rec, outdir / names[path], fmt, draw, overwrite)
             except (Ecg12Error, FileExistsError, OSError, ValueError) as exc:
@@ -123,7 +145,8 @@ def command(
             else:
                 for warning in rec.warnings:
                     progress.console.print(f"warning: {warning}", markup=False)
-                out.print(f"{path} -> {', '.join(str(p) for p in written)}", markup=False)
+                paths = ", ".join(printable(str(p)) for p in written)
+                out.print(f"{printable(str(path))} -> {paths}", markup=False)
                 if rec.trust_table():
                     out.print(trust_table(rec))
             progress.advance(task)
@@ -139,7 +162,7 @@ def _write(rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: boo
         raise FileExistsError(f"{picture} exists; pass --overwrite to replace it")
     written = rec.write(stem.parent, fmt=fmt, overwrite=overwrite, name=stem.name)
     if draw:
-        rec.plot(picture)
+        rec.plot(picture, overwrite=overwrite)
         written.append(picture)
     return written
 
@@ -161,4 +184,5 @@ def trust_table(rec: Reconstruction) -> Table:
 
 def _one_line(exc: Exception, path: Path) -> str:
     text = " ".join(str(exc).split())
-    return text if str(path) in text else f"{path}: {text}"
+    name = printable(str(path))
+    return text if name in text else f"{name}: {printable(text)}"

@@ -11,6 +11,7 @@ import wfdb
 from click.testing import CliRunner
 
 from ecg12.cli import main
+from ecg12.result import DISCLAIMER
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -69,8 +70,10 @@ def test_formats_and_plot(tiny_model: Path, tmp_path: Path, fmt: str, suffixes: 
         with np.load(out / "lead_i_12lead.npz") as z:
             assert z["p_signal"].shape == (7500, 12) and float(z["fs"]) == 250.0
     else:
-        header = (out / "lead_i_12lead.csv").read_text().splitlines()[0]
+        lines = (out / "lead_i_12lead.csv").read_text().splitlines()
+        header = next(line for line in lines if not line.startswith("#"))
         assert header.split(",")[:3] == ["time_s", "I", "II"]
+        assert lines[0] == "# Reconstructed 12-lead ECG, " + DISCLAIMER + "."
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tiny_model: Path, tmp_path: Path) -> None:

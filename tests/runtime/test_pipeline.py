@@ -82,7 +82,8 @@ def test_reconstruct_many_matches_one_by_one(tiny_model: Path) -> None:
         (lambda: (np.full(5000, np.nan), 500.0), "NaN"),
         (lambda: (np.zeros(5000), 500.0), "flat"),
         (lambda: (lead_i(10.0, 50.0), 50.0), "below"),
-        (lambda: (np.zeros((5000, 2)), 500.0), "1-D"),
+        (lambda: (np.zeros((5000, 2)), 500.0), r"<array>: no Lead I \(channels: ch1, ch2\)"),
+        (lambda: (np.zeros((2, 3, 5000)), 500.0), "1-D or 2-D numeric array"),
     ],
 )
 def test_bad_arrays_are_refused_with_a_reason(tiny_model: Path, make, problem: str) -> None:

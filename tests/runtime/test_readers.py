@@ -67,7 +67,7 @@ def test_cinc_comments_and_lower_case_units_kept(shared_data: Path) -> None:
 @pytest.mark.parametrize(("asked", "expected"), [("avr", "AVR"), ("AVR", "AVR"), ("Lead V1", "V1")])
 def test_select_lead_case_insensitive(truth: wfdb.Record, shared_data: Path, asked, expected):
     rec = read_recording(shared_data / NATIVE)
-    x, name = select_lead(rec, asked)
+    x, name = select_lead(rec, asked, accept_other_lead=True)
     assert name == expected
     np.testing.assert_allclose(x, truth.p_signal[:, truth.sig_name.index(expected)])
 
@@ -308,7 +308,8 @@ def test_npy_shapes(tmp_path: Path, truth) -> None:
     for file in ("twelve.npy", "rows.npy"):
         rec = read_recording(tmp_path / file, fs=500)
         assert rec.sig_name == list(LEAD_NAMES) and rec.signal.shape == (5000, 12)
-        np.testing.assert_allclose(select_lead(rec, "V2")[0], truth.p_signal[:, 7], atol=1e-6)
+        v2 = select_lead(rec, "V2", accept_other_lead=True)[0]
+        np.testing.assert_allclose(v2, truth.p_signal[:, 7], atol=1e-6)
 
 
 def test_npy_needs_rate_of_at_least_100_hz(tmp_path: Path, truth) -> None:
@@ -317,7 +318,7 @@ def test_npy_needs_rate_of_at_least_100_hz(tmp_path: Path, truth) -> None:
         read_recording(tmp_path / "x.npy")
     with pytest.raises(InputError, match="50 Hz is below the 100 Hz minimum"):
         read_recording(tmp_path / "x.npy", fs=50)
-    with pytest.raises(InputError, match="must be positive"):
+    with pytest.raises(InputError, match="must be a positive, finite number"):
         read_recording(tmp_path / "x.npy", fs=0)
     np.save(tmp_path / "cube.npy", np.zeros((2, 3, 4)))
     with pytest.raises(InputError, match="expected a 1-D or 2-D numeric array"):
@@ -356,8 +357,11 @@ def test_missing_unknown_and_unreadable_files(tmp_path: Path, shared_data: Path)
     with pytest.raises(InputError, match=r"lonely\.dat: no WFDB header \(\.hea\) found"):
         read_recording(tmp_path / "lonely.dat")
     (tmp_path / "junk.hea").write_text("this is not a header\n")
-    with pytest.raises(InputError, match=r"junk\.hea: cannot read WFDB file: "):
+    with pytest.raises(InputError, match=r"junk\.hea: WFDB header sampling rate 'not' is not a"):
         read_recording(tmp_path / "junk.hea")
+    (tmp_path / "junk2.hea").write_text("junk2 1 500 10 \njunk2.dat 16 1000/mV\n")
+    with pytest.raises(InputError, match=r"junk2\.hea: cannot read WFDB file: "):
+        read_recording(tmp_path / "junk2.hea")
     (tmp_path / "empty.csv").write_text("\n\n")
     with pytest.raises(InputError, match=r"empty\.csv: empty file"):
         read_recording(tmp_path / "empty.csv")

@@ -129,3 +129,39 @@ def test_plot_marks_the_poor_lead(calibrated: Path, tmp_path: Path) -> None:
     pixels = (imread(tmp_path / "p.png")[..., :3] * 255).round()
     shade = np.array([int(COLOURS["poor_shade"][i : i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(pixels - shade).max(axis=-1) <= 4).sum() > 1000
+
+
+def test_plot_of_the_written_record_keeps_grades_and_a_legend(
+    calibrated: Path, tmp_path: Path
+) -> None:
+    from ecg12.plot import read_printout
+    from ecg12.result import DISCLAIMER
+
+    rec = ecg12.reconstruct(EXAMPLE)
+    rec.write(tmp_path)
+    printout = read_printout(tmp_path / "lead_i_12lead.hea")
+    assert printout.grades == rec.grades and printout.disclaimer == DISCLAIMER
+    png = tmp_path / "p.png"
+    result = CliRunner().invoke(
+        main, ["plot", str(tmp_path / "lead_i_12lead.hea"), "-o", str(png), "--title", "mine"]
+    )
+    assert result.exit_code == 0, result.output
+    fig = rec.plot(title="mine")
+    texts = [t.get_text() for t in fig.texts]
+    assert "mine" in texts and DISCLAIMER in texts
+    assert {"good", "fair", "poor"} <= set(texts)  # the legend's badges
+    assert any("grade of each lead by its expected error" in t for t in texts)
+
+
+def test_trust_csv_and_picture_are_as_readable_as_the_record(
+    calibrated: Path, tmp_path: Path
+) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    rec = ecg12.reconstruct(EXAMPLE)
+    written = rec.write(tmp_path, fmt="csv") + [rec.plot(tmp_path / "p.svg") and tmp_path / "p.svg"]
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in written}
+    assert set(modes.values()) == {0o666 & ~mask}, modes

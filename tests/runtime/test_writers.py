@@ -68,12 +68,16 @@ def test_csv_round_trip(tmp_path: Path, record: wfdb.Record) -> None:
     assert path == tmp_path / "out" / "rec_12lead.csv"
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["time_s", *record.sig_name]
-    table = np.array(rows[1:], dtype=float)
+    # comments first, as numpy skips them
+    assert rows[:2] == [["# ecg12 reconstruction"], ["# model: test"]]
+    assert rows[2] == ["time_s", *record.sig_name]
+    table = np.array(rows[3:], dtype=float)
+    np.testing.assert_allclose(np.loadtxt(path, delimiter=",", skiprows=3), table)
     np.testing.assert_allclose(table[:, 0], np.arange(5000) / 500, atol=1e-6)
     np.testing.assert_allclose(table[:, 1:], record.p_signal, atol=5e-5)
-    rec = read_recording(path)  # our own output reads back with its rate
+    rec = read_recording(path)  # our own output reads back with its rate and comments
     assert (rec.fs, rec.sig_name) == (500.0, record.sig_name)
+    assert rec.comments == ["ecg12 reconstruction", "model: test"]
 
 
 def test_npz_round_trip_with_extra(tmp_path: Path, record: wfdb.Record) -> None:
