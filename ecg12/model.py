@@ -13,6 +13,7 @@ from ecg12.registry import ModelCard, Registry, load_registry, model_path
 
 if TYPE_CHECKING:
     from ecg12.result import Reconstruction
+    from ecg12.stream import Stream
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -126,10 +127,37 @@ class Model:
 
         The options apply to every input; see :func:`ecg12.reconstruct`.
         """
-        from ecg12.pipeline import ReadOptions, reconstruct_inputs
+        from ecg12.pipeline import reconstruct_inputs
+        from ecg12.sources import ReadOptions
 
         options = ReadOptions(fs, lead, accept_other_lead, units, gain)
         return reconstruct_inputs(self, sources, options, out_fs=out_fs, notch_hz=notch_hz)
+
+    def stream(
+        self,
+        source: str | Path | np.ndarray,
+        fs: float | None = None,
+        *,
+        lead: str | None = None,
+        out_fs: float | None = DEFAULT_OUT_FS,
+        notch_hz: float | None = None,
+        accept_other_lead: bool = False,
+        units: str | None = None,
+        gain: float | None = None,
+    ) -> Stream:
+        """A recording of any length, reconstructed block by block in bounded memory.
+
+        Iterate for (samples, 12) mV blocks, or ``.write(outdir)`` it as WFDB; the arguments
+        are those of :func:`ecg12.reconstruct`. WFDB and ``.npy`` inputs are read in slices,
+        other formats whole.
+        """
+        from ecg12.pipeline import check_notch, check_out_fs
+        from ecg12.sources import ReadOptions, open_lead
+        from ecg12.stream import Stream
+
+        rate = self.spec.fs if out_fs is None else check_out_fs(out_fs)
+        options = ReadOptions(fs, lead, accept_other_lead, units, gain)
+        return Stream(self, open_lead(source, options), rate, check_notch(notch_hz))
 
 
 def load(

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecg12.errors import InputError
-from ecg12.inference import finish, infer
+from ecg12.inference import Stitched, finish, infer
 from ecg12.leads import derive_limb_leads
 from ecg12.preprocess import PreprocessSpec, preprocess, resample
 from ecg12.result import Reconstruction
+from ecg12.sources import DEFAULT_READ, LeadSource, ReadOptions, open_lead
 from ecg12.trust import CALIBRATION_FS
 
 if TYPE_CHECKING:
@@ -43,54 +44,59 @@ class LeadInput:
 
 
 @dataclass(frozen=True)
-class ReadOptions:
-    """How to read inputs: what the files cannot say themselves (see :func:`reconstruct`)."""
+class Prepared:
+    """An input ready for the model: the checked lead and its conditioned form (model units)."""
 
-    fs: float | None = None
-    lead: str | None = None
-    accept_other_lead: bool = False
-    units: str | None = None
-    gain: float | None = None
+    input: LeadInput
+    conditioned: np.ndarray
 
 
 def read_input(
-    source: str | Path | np.ndarray, spec: PreprocessSpec, options: ReadOptions = ReadOptions()
+    source: str | Path | np.ndarray, spec: PreprocessSpec, options: ReadOptions = DEFAULT_READ
 ) -> LeadInput:
     """Read a file or take an array, pick the lead and check that the model can use it.
 
-    Arrays and files go through the same readers and checks. A channel without a lead name
-    is taken as Lead I, and a named lead other than Lead I is refused unless accepted; both
-    are said in the warnings.
+    Arrays and files go through the same readers and checks (see :func:`open_lead`).
     """
-    from ecg12.quality import check_lead
-    from ecg12.readers import from_array, lead_role, read_recording, select_lead
+    return check_input(open_lead(source, options), spec)
 
-    o = options
-    if isinstance(source, np.ndarray):
-        rec = from_array(source, o.fs, lead=o.lead, units=o.units, gain=o.gain)
-    elif isinstance(source, (str, Path)):
-        rec = read_recording(source, fs=o.fs, lead=o.lead, units=o.units, gain=o.gain)
-    else:
-        raise InputError(f"expected a file name or a numpy array, got {type(source).__name__}")
-    x, name = select_lead(rec, o.lead, accept_other_lead=o.accept_other_lead)
-    role = lead_role(name)
-    notes = []
-    if role == "other":
-        notes.append(
-            f"{rec.source}: reconstructed from channel {name}, not Lead I; the model was trained "
-            "on Lead I, so these 12 leads are not what a Lead I recording would give"
-        )
-    elif role == "unnamed":
-        notes.append(f"{rec.source}: channel {name} carries no lead name; taken as Lead I")
-    report = check_lead(x, rec.fs, rec.source, math.ceil(spec.window_seconds * rec.fs))
-    warnings = notes + list(report.warnings)
-    return LeadInput(report.signal, rec.fs, name, rec.source, rec.format, warnings, role == "other")
+
+def check_input(lead: LeadSource, spec: PreprocessSpec) -> LeadInput:
+    """Read an opened lead whole and check that the model can use it."""
+    from ecg12.quality import check_lead
+
+    report = check_lead(
+        lead.read(0, lead.n), lead.fs, lead.source, math.ceil(spec.window_seconds * lead.fs)
+    )
+    warnings = lead.notes + list(report.warnings)
+    return LeadInput(
+        report.signal, lead.fs, lead.lead, lead.source, lead.format, warnings, lead.other_lead
+    )
+
+
+def prepare(
+    source: str | Path | np.ndarray,
+    spec: PreprocessSpec,
+    options: ReadOptions = DEFAULT_READ,
+    notch_hz: float | None = None,
+) -> Prepared:
+    """Read, check and condition one input: all the work before the model, per input.
+
+    A plain function of picklable arguments, so a pool of worker processes can run it.
+    """
+    return prepare_lead(open_lead(source, options), spec, notch_hz)
+
+
+def prepare_lead(lead: LeadSource, spec: PreprocessSpec, notch_hz: float | None) -> Prepared:
+    """:func:`prepare` for a lead already opened."""
+    inp = check_input(lead, spec)
+    return Prepared(inp, preprocess(inp.signal, inp.fs, spec, notch_hz=notch_hz))
 
 
 def reconstruct_inputs(
     model: Model,
     sources: list[str | Path | np.ndarray],
-    options: ReadOptions = ReadOptions(),
+    options: ReadOptions = DEFAULT_READ,
     out_fs: float | None = DEFAULT_OUT_FS,
     notch_hz: float | None = None,
 ) -> list[Reconstruction]:
@@ -100,41 +106,44 @@ def reconstruct_inputs(
             f"expected a list of inputs, got a single {type(sources).__name__}; "
             "use reconstruct() for one input"
         )
-    spec = model.spec
-    rate = spec.fs if out_fs is None else check_out_fs(out_fs)
+    rate = model.spec.fs if out_fs is None else check_out_fs(out_fs)
     notch_hz = check_notch(notch_hz)
-    inputs = [read_input(s, spec, options) for s in sources]
-    conditioned = [preprocess(i.signal, i.fs, spec, notch_hz=notch_hz) for i in inputs]
-    raw = infer(conditioned, spec, model.predict)
-    results = []
-    trust = model.card.trust
-    for inp, x, stitched in zip(inputs, conditioned, raw, strict=True):
-        model_rate = finish(stitched.leads, x, spec)
-        spread = (stitched.spread * spec.scale_mv).astype(np.float32)
-        mv = to_rate(model_rate, spec.fs, rate)
-        expected = grades = None
-        if trust is not None:
-            calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
-            expected = trust.expected_error(calib, CALIBRATION_FS, spread)
-            grades = trust.grades(expected, calib)
-        results.append(
-            Reconstruction(
-                p_signal=mv.astype(np.float32),
-                fs=float(rate),
-                model=model.card.name,
-                model_version=model.card.version,
-                source=inp.source,
-                input_lead=inp.lead,
-                input_fs=inp.fs,
-                input_format=inp.format,
-                warnings=inp.warnings,
-                window_spread_mv=spread,
-                expected_error_mv=expected,
-                grades=grades,
-                from_other_lead=inp.other_lead,
-            )
-        )
-    return results
+    prepared = [prepare(s, model.spec, options, notch_hz) for s in sources]
+    return complete(model, prepared, rate)
+
+
+def complete(model: Model, prepared: list[Prepared], rate: float) -> list[Reconstruction]:
+    """Run the model on prepared inputs (their windows pooled into batches) and assemble each."""
+    raw = infer([p.conditioned for p in prepared], model.spec, model.predict)
+    return [assemble(model, p, stitched, rate) for p, stitched in zip(prepared, raw, strict=True)]
+
+
+def assemble(model: Model, prepared: Prepared, stitched: Stitched, rate: float) -> Reconstruction:
+    """One input's stitched prediction -> the 12 leads in mV at ``rate``, with trust."""
+    spec, inp = model.spec, prepared.input
+    model_rate = finish(stitched.leads, prepared.conditioned, spec)
+    spread = (stitched.spread * spec.scale_mv).astype(np.float32)
+    mv = to_rate(model_rate, spec.fs, rate)
+    expected = grades = None
+    if model.card.trust is not None:
+        calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
+        expected = model.card.trust.expected_error(calib, CALIBRATION_FS, spread)
+        grades = model.card.trust.grades(expected, calib)
+    return Reconstruction(
+        p_signal=mv.astype(np.float32),
+        fs=float(rate),
+        model=model.card.name,
+        model_version=model.card.version,
+        source=inp.source,
+        input_lead=inp.lead,
+        input_fs=inp.fs,
+        input_format=inp.format,
+        warnings=inp.warnings,
+        window_spread_mv=spread,
+        expected_error_mv=expected,
+        grades=grades,
+        from_other_lead=inp.other_lead,
+    )
 
 
 def check_out_fs(out_fs: object) -> float:

@@ -91,27 +91,35 @@ def bandpass(
 
     The high-pass removes baseline wander; zero phase keeps ST segments and wave timing intact.
     """
+    return _filtfilt(band_sos(fs, highpass_hz, lowpass_hz, order), np.asarray(x, float), axis)
+
+
+def band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> np.ndarray:
+    """The Butterworth sections :func:`bandpass` runs forwards and backwards."""
     from scipy import signal
 
-    x = np.asarray(x, dtype=np.float64)
     if lowpass_hz is None:
-        sos = signal.butter(order, highpass_hz, btype="highpass", fs=fs, output="sos")
-    else:
-        band = [highpass_hz, lowpass_hz]
-        sos = signal.butter(order, band, btype="bandpass", fs=fs, output="sos")
-    return _filtfilt(sos, x, axis)
+        return signal.butter(order, highpass_hz, btype="highpass", fs=fs, output="sos")
+    band = [highpass_hz, lowpass_hz]
+    return signal.butter(order, band, btype="bandpass", fs=fs, output="sos")
+
+
+def notch_sos(fs: float, freq_hz: float, quality: float = 30.0) -> np.ndarray | None:
+    """The sections :func:`notch` runs; None where the mains frequency is above Nyquist."""
+    from scipy import signal
+
+    if freq_hz >= fs / 2:
+        return None
+    return signal.tf2sos(*signal.iirnotch(freq_hz, quality, fs=fs))
 
 
 def notch(
     x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0
 ) -> np.ndarray:
     """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch."""
-    from scipy import signal
-
-    if freq_hz >= fs / 2:
-        return np.asarray(x, dtype=np.float64)
-    b, a = signal.iirnotch(freq_hz, quality, fs=fs)
-    return _filtfilt(signal.tf2sos(b, a), np.asarray(x, dtype=np.float64), axis)
+    sos = notch_sos(fs, freq_hz, quality)
+    x = np.asarray(x, dtype=np.float64)
+    return x if sos is None else _filtfilt(sos, x, axis)
 
 
 def preprocess(

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
 from ecg12.errors import InputError
 
@@ -119,6 +118,8 @@ def check_lead(x: np.ndarray, fs: float, source: str, min_samples: int) -> Quali
 
 def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
     """Sample indices of R peaks: maxima of the 5-30 Hz envelope, at least 0.3 s apart."""
+    from scipy import signal as sps  # ~0.5 s to import: keep `ecg12 --help` fast
+
     from ecg12.preprocess import bandpass
 
     envelope = np.abs(bandpass(x, fs, 5.0, 30.0))
@@ -221,6 +222,8 @@ def band_ratio(x: np.ndarray, fs: float, lo: float, hi: float) -> float:
 
     Baseline wander below 0.5 Hz is left out so that it neither hides nor fakes noise.
     """
+    from scipy import signal as sps
+
     f, power = sps.welch(x, fs=fs, nperseg=min(x.size, int(2 * fs)))
     total = power[f >= 0.5].sum()
     return float(power[(f >= lo) & (f < hi)].sum() / total) if total > 0 else 0.0

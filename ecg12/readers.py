@@ -33,6 +33,7 @@ __all__ = [
     "lead_role",
     "read_lead",
     "read_recording",
+    "sliceable_length",
     "select_lead",
 ]
 
@@ -86,18 +87,36 @@ def read_recording(
     lead: str | None = None,
     units: str | None = None,
     gain: float | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Recording:
     """Read any supported recording.
 
     ``fs`` supplies the rate where the file has none. Where channels have different rates,
     those at the rate of ``lead`` (else Lead I, else ``fs``, else the most common rate of the
     voltage channels) are kept. ``units`` (mV, uV, V) or ``gain`` (ADC units per mV) state the
-    scale of files that carry none, or carry a wrong one.
+    scale of files that carry none, or carry a wrong one. ``span`` reads samples [start, stop)
+    only, from a file :func:`sliceable_length` measures.
     """
     source = str(path)
     if not source.strip():
         raise InputError(f"no file name given ({source!r})")
-    return _finalise(_parse(Path(path), source), source, fs, lead, units, gain)
+    return _finalise(_parse(Path(path), source, span), source, fs, lead, units, gain)
+
+
+def sliceable_length(path: str | Path) -> int | None:
+    """Samples per channel of a recording that can be read in spans (single-rate WFDB, .npy),
+    without reading its signal; None for other files (they are read whole)."""
+    from ecg12.formats import physionet
+
+    p = Path(path)
+    try:
+        if p.suffix.lower() == ".npy":
+            shape = np.load(p, mmap_mode="r", allow_pickle=False).shape
+            return max(shape) if len(shape) in (1, 2) else None
+        record = physionet.record_name(p)
+        return None if record is None else physionet.sliceable_length(record)
+    except Exception:  # unreadable here: reading it whole reports why, in one line
+        return None
 
 
 def from_array(
@@ -194,13 +213,15 @@ def check_rate(value: object, what: str, source: str | None = None) -> float:
 # --- reading and settling --------------------------------------------------------------------
 
 
-def _parse(p: Path, source: str) -> Parsed:
-    """Dispatch on the suffix (or a WFDB header beside the file) and parse."""
+def _parse(p: Path, source: str, span: tuple[int, int] | None = None) -> Parsed:
+    """Dispatch on the suffix (or a WFDB header beside the file) and parse (``span`` only)."""
+    from functools import partial
+
     from ecg12.formats import edf, physionet, text
 
     readers: dict[str, tuple[str, Callable[[Path], Parsed]]] = {
         ".edf": ("EDF", edf.read_edf),
-        ".npy": ("NumPy", _read_npy),
+        ".npy": ("NumPy", partial(_read_npy, span=span)),
         ".csv": ("text", text.read_text),
         ".tsv": ("text", text.read_text),
         ".txt": ("text", text.read_text),
@@ -213,7 +234,7 @@ def _parse(p: Path, source: str) -> Parsed:
             raise InputError("file not found", source)
         (fmt, reader), arg = readers[suffix], p
     elif (record := physionet.record_name(p)) is not None:
-        fmt, reader, arg = "WFDB", physionet.read_wfdb, record
+        fmt, reader, arg = "WFDB", partial(physionet.read_wfdb, span=span), record
     elif not p.exists():
         raise InputError("file not found", source)
     elif suffix in {".dat", ".mat"}:
@@ -356,16 +377,22 @@ def _listing(names: list[str]) -> str:
 # --- NumPy ----------------------------------------------------------------------------------
 
 
-def _read_npy(path: Path) -> Parsed:
-    """A ``.npy`` file holds what :func:`from_array` takes; pickled objects are not read."""
+def _read_npy(path: Path, span: tuple[int, int] | None = None) -> Parsed:
+    """A ``.npy`` file holds what :func:`from_array` takes; pickled objects are not read.
+
+    A ``span`` is read through a memory map, so a day-long array is never loaded whole.
+    """
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False, mmap_mode=None if span is None else "r")
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise InputError("holds Python objects (a pickle), not a numeric array") from None
         raise
     if not isinstance(arr, np.ndarray):
         raise InputError("not a single .npy array")
+    if span is not None and arr.ndim in (1, 2):
+        rows = slice(*span)
+        arr = arr[rows] if arr.ndim == 1 or arr.shape[0] >= arr.shape[1] else arr[:, rows]
     return _array(arr, "npy")
 
 

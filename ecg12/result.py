@@ -19,6 +19,12 @@ DISCLAIMER = "estimated from Lead I; not a measured ECG and not for diagnosis on
 RECONSTRUCTED = "Reconstructed 12-lead ECG, "
 
 
+def record_name(source: str) -> str:
+    """``<input name>_12lead`` for an input file (``array_12lead`` for an array)."""
+    stem = Path(source).stem if source and not source.startswith("<") else "array"
+    return f"{stem}_12lead"
+
+
 @dataclass
 class Reconstruction:
     """Twelve leads in mV (``p_signal``: samples x 12, float32, standard order) and provenance.
@@ -53,10 +59,7 @@ class Reconstruction:
     @property
     def record_name(self) -> str:
         """``<input name>_12lead``, the stem every writer uses."""
-        stem = (
-            Path(self.source).stem if self.source and not self.source.startswith("<") else "array"
-        )
-        return f"{stem}_12lead"
+        return record_name(self.source)
 
     @property
     def disclaimer(self) -> str:

@@ -115,7 +115,12 @@ class Calibration:
 
     def grades(self, expected: np.ndarray, leads_mv: np.ndarray) -> list[str]:
         """good / fair / poor per lead from expected error relative to the lead's amplitude."""
-        ratio = expected / np.maximum(amplitude(leads_mv), 1e-3)
+        return self.grades_for(expected, amplitude(leads_mv))
+
+    def grades_for(self, expected: np.ndarray, amplitude_mv: np.ndarray) -> list[str]:
+        """:meth:`grades` from per-lead amplitudes (p1-p99, mV) measured elsewhere, such as the
+        length-weighted mean over the hours of a long record."""
+        ratio = expected / np.maximum(amplitude_mv, 1e-3)
         lo, hi = self.grades_ratio
         out = ["good" if r < lo else "fair" if r < hi else "poor" for r in ratio]
         out[0] = "good"  # Lead I is the measured input

@@ -36,15 +36,24 @@ def crossfade_weights(window: int, stride: int) -> np.ndarray:
     return w
 
 
-def stitch(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
-    """(windows, leads, window) predictions -> (n, leads), cross-faded where windows overlap."""
+def stitch(
+    pred: np.ndarray, n: int, stride: int, span: tuple[int, int] | None = None
+) -> np.ndarray:
+    """(windows, leads, window) predictions -> (n, leads), cross-faded where windows overlap.
+
+    With ``span`` = (lo, hi), ``pred`` holds only the windows that overlap samples [lo, hi) of
+    the ``n``-sample signal, and those samples come back: a long record is stitched in pieces,
+    each equal to the same samples stitched whole.
+    """
     count, leads, window = pred.shape
+    lo, hi = span or (0, n)
     starts = window_starts(n, window, stride)
+    starts = starts[(starts < hi) & (starts + window > lo)]
     if len(starts) != count:
         raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
     w = crossfade_weights(window, stride)
-    acc = np.zeros((leads, n), dtype=np.float64)
-    norm = np.zeros(n, dtype=np.float64)
+    acc = np.zeros((leads, hi - lo), dtype=np.float64)
+    norm = np.zeros(hi - lo, dtype=np.float64)
     for s, p in zip(starts, pred, strict=True):
         # The first and last windows have no neighbour on their outer side: keep full weight there.
         wi = w.copy()
@@ -52,9 +61,26 @@ def stitch(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
             wi[: window // 2] = 1.0
         if s == n - window:
             wi[window // 2 :] = 1.0
-        acc[:, s : s + window] += p * wi
-        norm[s : s + window] += wi
+        a, b = max(s, lo), min(s + window, hi)
+        acc[:, a - lo : b - lo] += p[:, a - s : b - s] * wi[a - s : b - s]
+        norm[a - lo : b - lo] += wi[a - s : b - s]
     return (acc / norm).T.astype(np.float32)
+
+
+def spread_sums(pred: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Summed absolute difference per lead, and samples compared, of neighbouring windows where
+    they overlap (``starts`` are the windows' start indices, in order)."""
+    count, leads, window = pred.shape
+    total, samples = np.zeros(leads), 0
+    for a in range(count - 1):
+        lo, hi = starts[a + 1], starts[a] + window
+        if hi <= lo:
+            continue
+        left = pred[a][:, lo - starts[a] : hi - starts[a]]
+        right = pred[a + 1][:, : hi - lo]
+        total += np.abs(left - right).sum(axis=1)
+        samples += int(hi - lo)
+    return total, samples
 
 
 def overlap_spread(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
@@ -64,15 +90,5 @@ def overlap_spread(pred: np.ndarray, n: int, stride: int) -> np.ndarray:
     disagreement is a free two-member ensemble and measures the model's own uncertainty.
     (windows, leads, window) -> (leads,); zeros when a single window covers the signal.
     """
-    count, leads, window = pred.shape
-    starts = window_starts(n, window, stride)
-    total, samples = np.zeros(leads), 0
-    for a in range(count - 1):
-        lo, hi = starts[a + 1], starts[a] + window
-        if hi <= lo:
-            continue
-        left = pred[a][:, lo - starts[a] : hi - starts[a]]
-        right = pred[a + 1][:, : hi - lo]
-        total += np.abs(left - right).sum(axis=1)
-        samples += hi - lo
+    total, samples = spread_sums(pred, window_starts(n, pred.shape[2], stride))
     return total / samples if samples else total

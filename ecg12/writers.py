@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "atomic_file", "write_record", "write_text"]
+__all__ = ["FORMATS", "WfdbWriter", "atomic_file", "open_wfdb", "write_record", "write_text"]
 
 #: Output format -> file suffixes it writes (the data file before the WFDB header that names it).
 FORMATS: dict[str, tuple[str, ...]] = {"wfdb": (".dat", ".hea"), "csv": (".csv",), "npz": (".npz",)}
@@ -25,6 +25,7 @@ FORMATS: dict[str, tuple[str, ...]] = {"wfdb": (".dat", ".hea"), "csv": (".csv",
 #: (-32768 is reserved for missing samples).
 WFDB_GAIN_PER_MV = 1000
 _WFDB_MAX = 32767
+_WFDB_NAN = -32768
 _NPZ_KEYS = {"p_signal", "fs", "sig_name", "units", "comments"}
 
 
@@ -55,28 +56,17 @@ def write_record(
         raise ValueError(
             f"p_signal {p_signal.shape} does not match {len(sig_name)} names and {len(units)} units"
         )
-    path = Path(path)
-    if path.suffix.lower() in FORMATS[fmt]:
-        path = path.with_suffix("")
-    if fmt == "wfdb":
-        _check_wfdb(p_signal, path.name)
     if extra and fmt != "npz":
         raise ValueError("extra arrays can only be written to npz")
     if extra and _NPZ_KEYS & extra.keys():
         raise ValueError(f"extra arrays may not be named {', '.join(sorted(_NPZ_KEYS))}")
-
-    targets = [path.with_name(path.name + suffix) for suffix in FORMATS[fmt]]
-    if not overwrite:
-        for target in targets:
-            if target.exists():
-                raise FileExistsError(f"{target} exists; pass overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
-        stem = tmp / path.name
-        if fmt == "wfdb":
-            _write_wfdb(p_signal, fs, sig_name, units, comments, stem)
-        elif fmt == "csv":
+    if fmt == "wfdb":
+        with open_wfdb(path, fs, sig_name, units, overwrite) as out:
+            out.write(p_signal)
+            out.comments = list(comments)
+        return out.targets
+    with _staged(path, fmt, overwrite) as (stem, targets):
+        if fmt == "csv":
             _write_csv(p_signal, fs, sig_name, comments, stem)
         else:
             arrays: dict[str, Any] = {
@@ -88,49 +78,134 @@ def write_record(
                 **(extra or {}),
             }
             np.savez_compressed(stem.with_name(stem.name + ".npz"), **arrays)
+    return targets
+
+
+@contextmanager
+def _staged(path: Path, fmt: str, overwrite: bool) -> Iterator[tuple[Path, list[Path]]]:
+    """A stem in a temporary folder beside ``path``; its files are renamed into place on success.
+
+    Refuses existing targets (unless ``overwrite``) before anything is written; on any error the
+    temporary folder goes and the targets stay as they were.
+    """
+    path = Path(path)
+    if path.suffix.lower() in FORMATS[fmt]:
+        path = path.with_suffix("")
+    if fmt == "wfdb" and not re.fullmatch(r"[-\w]+", path.name):
+        raise ValueError(
+            f"WFDB record name {path.name!r} may hold only letters, digits, '-' and '_'"
+        )
+    targets = [path.with_name(path.name + suffix) for suffix in FORMATS[fmt]]
+    if not overwrite:
+        for target in targets:
+            if target.exists():
+                raise FileExistsError(f"{target} exists; pass overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        yield tmp / path.name, targets
         for target in targets:
             os.replace(tmp / target.name, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return targets
 
 
-def _check_wfdb(p_signal: np.ndarray, name: str) -> None:
-    """Refuse what format 16 at WFDB_GAIN_PER_MV cannot hold, and names wfdb rejects."""
-    if not re.fullmatch(r"[-\w]+", name):
-        raise ValueError(f"WFDB record name {name!r} may hold only letters, digits, '-' and '_'")
-    finite = p_signal[np.isfinite(p_signal)]
-    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
-    if round(peak * WFDB_GAIN_PER_MV) > _WFDB_MAX:
+class WfdbWriter:
+    """A format-16 WFDB record written block by block, its header last.
+
+    Writes what ``wfdb.wrsamp(..., fmt=["16"] * n, adc_gain=[1000] * n, baseline=[0] * n)``
+    writes, byte for byte, without wfdb's ~30 ms of header checks per record and without
+    holding the record in memory: a 24-hour record streams through in blocks.
+    """
+
+    def __init__(self, stem: Path, fs: float, sig_name: list[str], units: list[str]) -> None:
+        _check_names(sig_name, units)
+        self.stem, self.fs, self.sig_name, self.units = stem, float(fs), sig_name, units
+        self.comments: list[str] = []
+        self.sig_len = 0
+        self._init = np.full(len(sig_name), _WFDB_NAN, dtype=np.int64)
+        self._sum = np.zeros(len(sig_name), dtype=np.int64)
+        #: The final paths of the record's files (set by :func:`open_wfdb`).
+        self.targets: list[Path] = []
+        self._dat = open(stem.with_name(stem.name + ".dat"), "wb")  # closed by close()
+
+    def write(self, block: np.ndarray) -> None:
+        """Append (samples x channels) mV; NaN is stored as WFDB's missing-sample value."""
+        block = np.asarray(block, dtype=np.float64)
+        if block.ndim != 2 or block.shape[1] != len(self.sig_name):
+            raise ValueError(f"block {block.shape} does not have {len(self.sig_name)} channels")
+        digital = _digital(block)
+        if self.sig_len == 0 and len(digital):
+            self._init = digital[0].astype(np.int64)
+        self._sum += digital.sum(axis=0, dtype=np.int64)
+        self.sig_len += len(digital)
+        digital.astype("<i2").tofile(self._dat)
+
+    def close(self) -> None:
+        """Finish the signal file and write the header (with :attr:`comments`)."""
+        self._dat.close()  # closing twice is harmless
+        bad = [c for c in self.comments if re.search(r"[\t\n\r\f\v]", c)]
+        if bad:
+            raise ValueError(f"WFDB comments may not hold tabs or line breaks: {bad[0]!r:.60}")
+        name = self.stem.name
+        lines = [f"{name} {len(self.sig_name)} {_wfdb_rate(self.fs)} {self.sig_len}"]
+        for j, (sig, unit) in enumerate(zip(self.sig_name, self.units, strict=True)):
+            lines.append(
+                f"{name}.dat 16 {WFDB_GAIN_PER_MV}(0)/{unit} 16 0 {self._init[j]} "
+                f"{self._sum[j] % 65536} 0 {sig}"
+            )
+        lines += [f"# {c}" for c in self.comments]
+        text = "".join(f"{line}\n" for line in lines)
+        self.stem.with_name(name + ".hea").write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def open_wfdb(
+    path: Path, fs: float, sig_name: list[str], units: list[str], overwrite: bool = False
+) -> Iterator[WfdbWriter]:
+    """A :class:`WfdbWriter` for ``path`` (a stem); its files appear only once it closes cleanly.
+
+    Set ``comments`` on it before the block ends; the written paths are in ``targets``.
+    """
+    with _staged(Path(path), "wfdb", overwrite) as (stem, targets):
+        writer = WfdbWriter(stem, fs, sig_name, units)
+        writer.targets = targets
+        try:
+            yield writer
+        finally:
+            writer._dat.close()
+        writer.close()
+
+
+def _digital(block: np.ndarray) -> np.ndarray:
+    """mV -> int64 WFDB units as wfdb's ``adc`` rounds them (half to even); refuses overflow."""
+    nan = np.isnan(block)
+    digital = np.round(block * WFDB_GAIN_PER_MV)
+    peak = float(np.max(np.abs(digital[~nan]), initial=0.0))
+    if peak > _WFDB_MAX:
         raise ValueError(
-            f"values up to {peak:.3f} mV do not fit WFDB format 16 at {WFDB_GAIN_PER_MV} "
-            f"units per mV (+-{_WFDB_MAX / WFDB_GAIN_PER_MV} mV)"
+            f"values up to {peak / WFDB_GAIN_PER_MV:.3f} mV do not fit WFDB format 16 at "
+            f"{WFDB_GAIN_PER_MV} units per mV (+-{_WFDB_MAX / WFDB_GAIN_PER_MV} mV)"
         )
+    digital[nan] = _WFDB_NAN
+    return digital.astype(np.int64)
 
 
-def _write_wfdb(
-    p_signal: np.ndarray,
-    fs: float,
-    sig_name: list[str],
-    units: list[str],
-    comments: list[str],
-    stem: Path,
-) -> None:
-    import wfdb  # imports pandas; keep `import ecg12` cheap
+def _wfdb_rate(fs: float) -> str:
+    """The rate as wfdb writes it: whole rates without a decimal point, others as Python does."""
+    return str(int(fs)) if round(fs, 8) == float(int(fs)) else str(fs)
 
-    n = p_signal.shape[1]
-    wfdb.wrsamp(
-        stem.name,
-        fs=fs,
-        units=list(units),
-        sig_name=list(sig_name),
-        p_signal=p_signal,
-        fmt=["16"] * n,
-        adc_gain=[WFDB_GAIN_PER_MV] * n,
-        baseline=[0] * n,
-        comments=list(comments),
-        write_dir=str(stem.parent),
-    )
+
+def _check_names(sig_name: list[str], units: list[str]) -> None:
+    """The signal names and units wfdb would refuse to write."""
+    if len(set(sig_name)) != len(sig_name):
+        raise ValueError(f"signal names must be unique: {sig_name}")
+    for name in sig_name:
+        if not name.strip() or name != name.strip() or re.search(r"[\x00-\x1f\x7f-\x9f]", name):
+            raise ValueError(f"WFDB signal name {name!r} is empty or has spaces at its ends")
+    for unit in units:
+        if not unit or re.search(r"\s", unit):
+            raise ValueError(f"WFDB unit {unit!r} is empty or holds spaces")
 
 
 def _write_csv(

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import glob
+import os
+import time
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ecg12.cli.errors import fail, user_errors
 from ecg12.cli.options import input_options
-from ecg12.errors import Ecg12Error, printable
+from ecg12.cli.summary import write_summary
+from ecg12.errors import printable
 from ecg12.model import DEVICES, load
 from ecg12.pipeline import check_out_fs
 from ecg12.readers import check_rate
 from ecg12.result import Reconstruction
+from ecg12.sources import ReadOptions
 
 FORMATS = ("wfdb", "csv", "npz")
 # What a directory is searched for: WFDB headers stand for their records; signal files
@@ -35,13 +46,15 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     }
 
 
-def expand_inputs(items: tuple[str, ...]) -> list[Path]:
-    """Files as given, directories searched (not recursively), glob patterns expanded."""
+def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]:
+    """Files as given, directories searched (with their subfolders if ``recursive``), glob
+    patterns expanded."""
     found: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in INPUT_SUFFIXES)
+            inside = path.rglob("*") if recursive else path.iterdir()
+            found += sorted(p for p in inside if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
         elif any(c in item for c in "*?[") and not path.exists():
             found += sorted(Path(p) for p in glob.glob(item))
         else:
@@ -82,6 +95,22 @@ def expand_inputs(items: tuple[str, ...]) -> list[Path]:
     default=None,
     help="Remove 50 or 60 Hz mains interference before reconstruction.",
 )
+@click.option("-r", "--recursive", is_flag=True, help="Search folders and their subfolders.")
+@click.option(
+    "--skip-existing", is_flag=True, help="Skip inputs whose outputs exist (resume a run)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Threads reading, checking and writing files [default: the CPU count].",
+)
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a CSV with one row per input (status, error, duration, warnings, errors).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def command(
@@ -98,73 +127,77 @@ def command(
     accept_other_lead: bool,
     out_fs: float,
     notch: str | None,
+    recursive: bool,
+    skip_existing: bool,
+    workers: int | None,
+    summary: Path | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs)."""
+    """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs).
+
+    Windows of many files share the model's batches; files longer than half an hour stream
+    through in bounded memory (WFDB output). One bad file never stops the others.
+    """
+    from ecg12.cli.batch import Batch, Job
+
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if any(not item.strip() for item in inputs):
         fail("an input name is empty")
-    files = expand_inputs(inputs)
+    files = expand_inputs(inputs, recursive)
     if not files:
         fail("no input files found")
+    if summary is not None and summary.exists() and not overwrite:
+        fail(f"{summary} exists; pass --overwrite to replace it")
     with user_errors():
-        check_out_fs(out_fs)
+        rate = check_out_fs(out_fs)
         if fs is not None:
             check_rate(fs, "--fs")
         model = load(model_name, device=device)
     if model.device_note and not quiet:
         err.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
-    failed = 0
+    options = ReadOptions(fs, lead, accept_other_lead, units, gain)
+    jobs = [Job(path, outdir / names[path]) for path in files]
+    batch = Batch(model, options, rate, float(notch) if notch else None, fmt, draw, overwrite)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
+    failed = 0
     with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
-        task = progress.add_task("reconstructing", total=len(files))
-        for path in files:
-            try:
-                rec = model.reconstruct(
-                    path,
-                    fs,
-                    lead=lead,
-                    out_fs=out_fs,
-                    notch_hz=float(notch) if notch else None,
-                    accept_other_lead=accept_other_lead,
-                    units=units,
-                    gain=gain,
-                )
-                written = _write(rec, outdir / names[path], fmt, draw, overwrite)
-            except (Ecg12Error, FileExistsError, OSError, ValueError) as exc:
+        task = progress.add_task("reconstructing", total=len(jobs), speed="")
+        started = time.perf_counter()
+        done = 0
+        for job in batch.run(jobs, workers or os.cpu_count() or 1, skip_existing):
+            done += 1
+            speed = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=1, speed=f"{speed:.1f} rec/s")
+            if job.error is not None:
                 failed += 1
-                progress.console.print(f"error: {_one_line(exc, path)}", markup=False)
-            else:
-                for warning in rec.warnings:
-                    progress.console.print(f"warning: {warning}", markup=False)
-                paths = ", ".join(printable(str(p)) for p in written)
-                out.print(f"{printable(str(path))} -> {paths}", markup=False)
-                if rec.trust_table():
-                    out.print(trust_table(rec))
-            progress.advance(task)
+                progress.console.print(f"error: {_one_line(job.error, job.path)}", markup=False)
+                continue
+            if job.status == "skipped":
+                out.print(f"{printable(str(job.path))}: outputs exist, skipped", markup=False)
+                continue
+            for warning in job.result.warnings:
+                progress.console.print(f"warning: {warning}", markup=False)
+            paths = ", ".join(printable(str(p)) for p in job.written)
+            out.print(f"{printable(str(job.path))} -> {paths}", markup=False)
+            if job.result.trust_table():
+                out.print(trust_table(job.result))
+    if summary is not None:
+        with user_errors(OSError):
+            write_summary(summary, jobs)
     if failed:
         err.print(f"{failed} of {len(files)} inputs failed", markup=False)
         raise SystemExit(1)
-
-
-def _write(rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: bool) -> list[Path]:
-    """Write the record and (optionally) its picture; refuse both if either exists."""
-    picture = stem.with_name(stem.name + ".png")
-    if draw and picture.exists() and not overwrite:
-        raise FileExistsError(f"{picture} exists; pass --overwrite to replace it")
-    written = rec.write(stem.parent, fmt=fmt, overwrite=overwrite, name=stem.name)
-    if draw:
-        rec.plot(picture, overwrite=overwrite)
-        written.append(picture)
-    return written
 
 
 GRADE_STYLE = {"good": "green", "fair": "yellow", "poor": "bold red"}

@@ -19,7 +19,7 @@ from pathlib import Path
 from ecg12.errors import InputError
 from ecg12.formats import Channel, Parsed
 
-__all__ = ["header_lists", "read_wfdb", "record_name"]
+__all__ = ["header_lists", "read_wfdb", "record_name", "sliceable_length"]
 
 _WFDB_TIME = re.compile(r"\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?")
 _WFDB_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
@@ -48,8 +48,23 @@ def header_lists(header: Path, file_name: str) -> bool:
     return any(line.split()[:1] == [file_name] for line in lines[1:])
 
 
-def read_wfdb(record: Path) -> Parsed:
-    """Every channel of a single-segment or multi-segment WFDB record, in its unit."""
+def sliceable_length(record: Path) -> int | None:
+    """Samples per channel of a single-rate record wfdb can read in spans, else None."""
+    import wfdb
+
+    lines = _lines(Path(f"{record}.hea").read_text(encoding="latin-1"))
+    if not lines or not _is_wfdb_time(lines[0].split()[4:] or ["0:0"]):
+        return None
+    head = wfdb.rdheader(str(record))
+    spf = [int(n or 1) for n in (getattr(head, "samps_per_frame", None) or [1])]
+    return int(head.sig_len) if isinstance(head, wfdb.Record) and max(spf) == 1 else None
+
+
+def read_wfdb(record: Path, span: tuple[int, int] | None = None) -> Parsed:
+    """Every channel of a single-segment or multi-segment WFDB record, in its unit.
+
+    ``span`` reads samples [start, stop) of a single-rate record (see :func:`sliceable_length`).
+    """
     header = Path(f"{record}.hea")
     text = header.read_text(encoding="latin-1")
     lines = _lines(text)
@@ -63,19 +78,22 @@ def read_wfdb(record: Path) -> Parsed:
     if when and not _is_wfdb_time(when):
         with tempfile.TemporaryDirectory(prefix="ecg12-wfdb-") as tmp:
             copy = _clean_copy(record, text, lines, Path(tmp))
-            parsed = _rdrecord(copy, fs)
+            parsed = _rdrecord(copy, fs, span)
         start = " ".join(when)
         return Parsed(parsed.channels, [*parsed.comments, f"start: {start}"], parsed.format)
-    return _rdrecord(record, fs)
+    return _rdrecord(record, fs, span)
 
 
-def _rdrecord(record: Path, fs: float | None) -> Parsed:
+def _rdrecord(record: Path, fs: float | None, span: tuple[int, int] | None) -> Parsed:
     import wfdb  # imports pandas; keep `import ecg12` cheap
 
     head = wfdb.rdheader(str(record))
     spf = [int(n or 1) for n in (getattr(head, "samps_per_frame", None) or [1])]
     expanded = max(spf) > 1
-    rec = wfdb.rdrecord(str(record), smooth_frames=not expanded)
+    if span is not None and expanded:
+        raise InputError("a multi-frequency WFDB record cannot be read in spans")
+    start, stop = span or (0, None)
+    rec = wfdb.rdrecord(str(record), sampfrom=start, sampto=stop, smooth_frames=not expanded)
     frame_fs = float(rec.fs) if fs is None else fs
     signals = rec.e_p_signal if expanded else [rec.p_signal[:, j] for j in range(rec.n_sig)]
     per_frame = list(rec.samps_per_frame) if expanded else [1] * rec.n_sig

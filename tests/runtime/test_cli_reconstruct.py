@@ -139,3 +139,63 @@ def test_missing_model_and_cuda_are_clean_errors(tiny_model: Path, tmp_path: Pat
 def test_nothing_to_do_is_an_error(tiny_model: Path, tmp_path: Path) -> None:
     result = run("reconstruct", str(tmp_path / "*.hea"), "-o", str(tmp_path / "o"))
     assert result.exit_code == 1 and "no input files" in result.output
+
+
+def test_archive_run_pools_batches_resumes_and_summarises(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from ecg12.model import Model
+
+    x = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:5000, 0]  # 10 s: 9 windows
+    for k in range(12):  # 12 records in nested folders, one of them broken
+        folder = tmp_path / "in" / f"site{k % 3}" / "day1"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"r{k:02d}.npy", np.roll(x, 100 * k))
+    (tmp_path / "in" / "site0" / "bad.csv").write_text("time_s,I\n0.0,abc\n")
+    batches: list[int] = []
+    predict = Model.predict
+    monkeypatch.setattr(
+        Model, "predict", lambda self, w: batches.append(len(w)) or predict(self, w)
+    )
+    out, table = tmp_path / "out", tmp_path / "summary.csv"
+    args = ["reconstruct", str(tmp_path / "in"), "-o", str(out), "--fs", "500", "-q"]
+    assert run(*args).exit_code == 1 and not out.exists()  # not recursive: nothing found
+    result = run(*args, "-r", "--workers", "2", "--summary", str(table))
+    assert result.exit_code == 1 and "bad.csv" in result.output
+    assert batches == [12 * 9]  # the windows of all files share one model call
+    summary = pd.read_csv(table)
+    assert len(summary) == 13 and (summary["status"] == "ok").sum() == 12
+    bad = summary[summary["status"] == "failed"].iloc[0]
+    assert bad["input"].endswith("bad.csv") and "bad.csv" in bad["error"]
+    assert np.allclose(summary.loc[summary["status"] == "ok", "duration_s"], 10.0)
+    assert len(list(out.glob("*_12lead.dat"))) == 12
+    first = (out / "r00_12lead.hea").read_bytes()
+    result = run(*args, "-r", "--skip-existing", "--summary", str(table), "--overwrite")
+    assert (pd.read_csv(table)["status"] == "skipped").sum() == 12
+    assert (out / "r00_12lead.hea").read_bytes() == first
+    assert run(*args, "-r", "--summary", str(table)).exit_code == 1  # never over a summary
+
+
+def test_long_record_streams_to_wfdb(tiny_model: Path, tmp_path: Path) -> None:
+    fs, minutes = 100.0, 31
+    t = np.arange(int(minutes * 60 * fs)) / fs
+    x = np.exp(-(((t % 0.8) - 0.3) ** 2) / 2e-4)
+    wfdb.wrsamp(
+        "day",
+        fs=fs,
+        units=["mV"],
+        sig_name=["I"],
+        p_signal=x[:, None],
+        fmt=["16"],
+        write_dir=str(tmp_path),
+    )
+    result = run("reconstruct", str(tmp_path / "day.hea"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    rec = wfdb.rdrecord(str(tmp_path / "o" / "day_12lead"))
+    assert rec.sig_len == minutes * 60 * 500 and rec.comments[0].startswith("Reconstructed")
+    result = run(
+        "reconstruct", str(tmp_path / "day.hea"), "-o", str(tmp_path / "c"), "--format", "csv"
+    )
+    assert result.exit_code == 1 and "stream to WFDB only" in result.output

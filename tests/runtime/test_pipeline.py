@@ -24,10 +24,13 @@ def lead_i(seconds: float, fs: float, seed: int = 0) -> np.ndarray:
     return beats + 0.01 * np.random.default_rng(seed).normal(size=t.size)
 
 
-def test_import_is_cheap_and_quiet() -> None:
+@pytest.mark.parametrize("module", ["ecg12", "ecg12.cli"])
+def test_import_is_cheap_and_quiet(module: str) -> None:
+    """`import ecg12` and `ecg12 --help` load none of the heavy dependencies (scipy alone
+    costs ~0.5 s)."""
     code = (
-        "import sys, ecg12; heavy = {'onnxruntime', 'matplotlib', 'wfdb', 'scipy', 'pooch', "
-        "'pandas'} & set(sys.modules); print(sorted(heavy))"
+        f"import sys, {module}; heavy = {{'onnxruntime', 'matplotlib', 'wfdb', 'scipy', "
+        "'pooch', 'pandas'} & set(sys.modules); print(sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]" and out.stderr == ""

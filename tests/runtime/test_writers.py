@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import wfdb
 
+import ecg12
 from ecg12.readers import read_recording
-from ecg12.writers import write_record
+from ecg12.writers import open_wfdb, write_record
 
 
 @pytest.fixture(scope="module")
@@ -124,4 +125,80 @@ def test_bad_arguments(tmp_path: Path, record: wfdb.Record) -> None:
         _write(record, tmp_path / "rec", fmt="csv", extra={"x": np.zeros(3)})
     with pytest.raises(ValueError, match="may not be named"):
         _write(record, tmp_path / "rec", fmt="npz", extra={"fs": np.zeros(3)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def _wrsamp(sig: np.ndarray, fs: float, names: list[str], comments: list[str], where: Path) -> Path:
+    """The same record written by wfdb itself, the reference for our own format-16 writer."""
+    where.mkdir()
+    n = sig.shape[1]
+    wfdb.wrsamp(
+        "rec",
+        fs=fs,
+        units=["mV"] * n,
+        sig_name=names,
+        p_signal=sig.copy(),
+        fmt=["16"] * n,
+        adc_gain=[1000] * n,
+        baseline=[0] * n,
+        comments=comments,
+        write_dir=str(where),
+    )
+    return where / "rec"
+
+
+@pytest.mark.parametrize(
+    "samples, fs, comments",
+    [
+        (1, 500.0, []),
+        (7, 256.5, ["one, two: three", ""]),
+        (5001, 1000 / 3, ["Reconstructed 12-lead ECG, µV résumé"]),
+        (4999, 10_000.0, ["a"] * 3),
+    ],
+)
+def test_wfdb_bytes_equal_wrsamp(
+    tmp_path: Path, samples: int, fs: float, comments: list[str]
+) -> None:
+    rng = np.random.default_rng(samples)
+    sig = rng.normal(scale=3.0, size=(samples, 12))
+    sig[::97, 3] = np.nan  # missing samples, the first row among them
+    sig[-1, 5] = 32.767  # the largest value format 16 holds, and its negative
+    sig[0, 6] = -32.767
+    sig[: samples // 2, 7] = 0.0125  # ties round half to even, as wfdb's adc does: 12
+    names = list(ecg12.LEAD_NAMES)
+    ours = write_record(sig, fs, names, ["mV"] * 12, comments, tmp_path / "ours" / "rec")
+    theirs = _wrsamp(sig, fs, names, comments, tmp_path / "wfdb")
+    for path in ours:
+        assert path.read_bytes() == theirs.with_suffix(path.suffix).read_bytes(), path.name
+    back = wfdb.rdrecord(str(tmp_path / "ours" / "rec"))
+    assert back.sig_len == samples  # (wfdb reads non-ASCII comments back lossily: not ours)
+    np.testing.assert_allclose(back.p_signal, sig, atol=0.5e-3 + 1e-9)
+
+
+def test_wfdb_written_in_blocks_equals_one_piece(tmp_path: Path) -> None:
+    sig = np.random.default_rng(1).normal(size=(1001, 2))
+    sig[0, 1] = np.nan
+    whole = write_record(sig, 250, ["I", "II"], ["mV", "mV"], ["c"], tmp_path / "whole")
+    with open_wfdb(tmp_path / "blocks", 250, ["I", "II"], ["mV", "mV"]) as out:
+        for start in range(0, 1001, 300):
+            out.write(sig[start : start + 300])
+        out.comments = ["c"]
+    assert [p.name for p in out.targets] == ["blocks.dat", "blocks.hea"]
+    assert out.targets[0].read_bytes() == whole[0].read_bytes()
+    assert out.targets[1].read_text() == whole[1].read_text().replace("whole", "blocks")
+
+
+def test_wfdb_failure_midway_leaves_nothing(tmp_path: Path) -> None:
+    loud = np.zeros((10, 1))
+    loud[4] = -33.0
+    with pytest.raises(ValueError, match=r"33\.000 mV do not fit"):
+        with open_wfdb(tmp_path / "rec", 500, ["I"], ["mV"]) as out:
+            out.write(np.zeros((10, 1)))
+            out.write(loud)
+    with pytest.raises(ValueError, match="tabs or line breaks"):
+        write_record(np.zeros((3, 1)), 500, ["I"], ["mV"], ["two\nlines"], tmp_path / "rec")
+    with pytest.raises(ValueError, match="unique"):
+        write_record(np.zeros((3, 2)), 500, ["I", "I"], ["mV"] * 2, [], tmp_path / "rec")
+    with pytest.raises(ValueError, match="do not fit"):
+        write_record(np.full((3, 1), np.inf), 500, ["I"], ["mV"], [], tmp_path / "rec")
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,157 @@
+"""The batch engine behind ``ecg12 reconstruct``: many files, full batches, one result per file.
+
+Worker threads read, check and condition a group of files while the model runs the previous
+group, whose windows share full batches; the same threads assemble and write the results.
+Memory is bounded by the group, however many files there are, and a file longer than
+:data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of its file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecg12.errors import Ecg12Error, InputError
+from ecg12.inference import Stitched, infer
+from ecg12.model import Model
+from ecg12.pipeline import Prepared, assemble, prepare_lead
+from ecg12.result import Reconstruction
+from ecg12.sources import LeadSource, ReadOptions, open_lead
+from ecg12.stream import SEGMENT_S, Stream
+from ecg12.writers import FORMATS
+
+#: Files per group: ~600 windows of 10 s records, so every batch the model sees is full.
+GROUP = 64
+#: Inputs longer than this stream through in blocks (the whole-record path holds ~1.2 GB/h).
+STREAM_ABOVE_S = SEGMENT_S
+#: What one file may fail with without stopping the others; anything else is a bug.
+FILE_ERRORS = (Ecg12Error, FileExistsError, OSError, ValueError)
+
+
+@dataclass
+class Job:
+    """One input and what became of it: ``status`` is ok, failed or skipped."""
+
+    path: Path
+    stem: Path  # the output stem, out/<name>_12lead
+    status: str = "pending"
+    error: Exception | None = None
+    result: Reconstruction | None = None
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0  # host time spent on this file (reading to writing, not the model)
+    samples: int = 0  # output samples, also for a streamed record (its result holds none)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What every file of a run shares: model, reading options, output rate and format."""
+
+    model: Model
+    options: ReadOptions
+    rate: float
+    notch_hz: float | None
+    fmt: str
+    draw: bool
+    overwrite: bool
+
+    def run(self, jobs: list[Job], workers: int, skip_existing: bool) -> Iterator[Job]:
+        """Yield each job once it is finished, in input order."""
+        groups = [jobs[k : k + GROUP] for k in range(0, len(jobs), GROUP)]
+        with ThreadPoolExecutor(workers) as pool:
+            pending = self._submit(pool, groups[0], skip_existing) if groups else []
+            for k in range(len(groups)):
+                current = pending
+                if k + 1 < len(groups):  # read the next group while the model runs this one
+                    pending = self._submit(pool, groups[k + 1], skip_existing)
+                yield from self._finish_group(pool, current)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, group: list[Job], skip_existing: bool
+    ) -> list[tuple[Job, Future | None]]:
+        out: list[tuple[Job, Future | None]] = []
+        for job in group:
+            targets = [job.stem.with_name(job.stem.name + s) for s in FORMATS[self.fmt]]
+            if skip_existing and all(t.exists() for t in targets):
+                job.status = "skipped"
+                out.append((job, None))
+            else:
+                out.append((job, pool.submit(self._prepare, job)))
+        return out
+
+    def _prepare(self, job: Job) -> Prepared | LeadSource | None:
+        """Read, check and condition a file; a long one comes back opened, to be streamed."""
+        started = time.perf_counter()
+        try:
+            lead = open_lead(job.path, self.options)
+            if lead.n > STREAM_ABOVE_S * lead.fs:
+                if self.fmt != "wfdb" or self.draw:
+                    raise InputError(
+                        f"longer than {STREAM_ABOVE_S / 60:g} minutes: such records stream "
+                        "to WFDB only, without --plot",
+                        job.path,
+                    )
+                return lead
+            return prepare_lead(lead, self.model.spec, self.notch_hz)
+        except FILE_ERRORS as exc:
+            job.status, job.error = "failed", exc
+            return None
+        finally:
+            job.seconds += time.perf_counter() - started
+
+    def _finish_group(
+        self, pool: ThreadPoolExecutor, group: list[tuple[Job, Future | None]]
+    ) -> Iterator[Job]:
+        items = [(job, None if future is None else future.result()) for job, future in group]
+        ready = [(job, item) for job, item in items if isinstance(item, Prepared)]
+        spec = self.model.spec
+        raw = infer([p.conditioned for _, p in ready], spec, self.model.predict)
+        stitched = {id(job): s for (job, _), s in zip(ready, raw, strict=True)}
+        writes = {
+            id(job): pool.submit(self._write, job, item, stitched[id(job)]) for job, item in ready
+        }
+        for job, item in items:
+            if isinstance(item, LeadSource):
+                self._stream(job, item)
+            elif id(job) in writes:
+                writes[id(job)].result()
+            yield job
+
+    def _write(self, job: Job, prepared: Prepared, stitched: Stitched) -> None:
+        started = time.perf_counter()
+        try:
+            job.result = assemble(self.model, prepared, stitched, self.rate)
+            job.samples = job.result.p_signal.shape[0]
+            job.written = write_result(job.result, job.stem, self.fmt, self.draw, self.overwrite)
+            job.status = "ok"
+        except FILE_ERRORS as exc:
+            job.status, job.error = "failed", exc
+        finally:
+            job.seconds += time.perf_counter() - started
+
+    def _stream(self, job: Job, lead: LeadSource) -> None:
+        started = time.perf_counter()
+        try:
+            stream = Stream(self.model, lead, self.rate, self.notch_hz)
+            job.written = stream.write(job.stem.parent, job.stem.name, self.overwrite)
+            job.result, job.samples, job.status = stream.result, stream.sig_len, "ok"
+        except FILE_ERRORS as exc:
+            job.status, job.error = "failed", exc
+        finally:
+            job.seconds += time.perf_counter() - started
+
+
+def write_result(
+    rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: bool
+) -> list[Path]:
+    """Write the record and (optionally) its picture; refuse both if either exists."""
+    picture = stem.with_name(stem.name + ".png")
+    if draw and picture.exists() and not overwrite:
+        raise FileExistsError(f"{picture} exists; pass --overwrite to replace it")
+    written = rec.write(stem.parent, fmt=fmt, overwrite=overwrite, name=stem.name)
+    if draw:
+        rec.plot(picture, overwrite=overwrite)
+        written.append(picture)
+    return written

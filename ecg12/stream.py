@@ -1,0 +1,248 @@
+"""Reconstruct a recording of any length in bounded memory, block by block.
+
+The whole-record pipeline holds every window's prediction and the twelve leads at the output
+rate: about 1.2 GB per hour of input. Here the record is cut into blocks at the model rate. Each
+block is conditioned from a slice of the input with a margin on both sides long enough for the
+filters to forget the cut (:func:`margin`), windowed on the record's own window grid, run,
+stitched and resampled, so it equals the same samples of the whole-record result to float
+rounding. Quality checks and trust run per segment of up to :data:`SEGMENT_S` (the whole record
+when it is shorter, so a short record gets exactly what the whole-record pipeline gives).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ecg12.inference import finish
+from ecg12.leads import LEAD_NAMES
+from ecg12.pipeline import to_rate
+from ecg12.preprocess import band_sos, notch_sos, preprocess
+from ecg12.result import Reconstruction, record_name
+from ecg12.sources import LeadSource
+from ecg12.trust import CALIBRATION_FS, amplitude
+from ecg12.windows import spread_sums, stitch, window_starts
+
+if TYPE_CHECKING:
+    from ecg12.model import Model
+
+#: Model-rate seconds per block: ~300 windows, a few tens of MB in flight.
+BLOCK_S = 300.0
+#: Longest stretch checked for quality and graded for trust as one piece (~90 MB of output
+#: at 500 Hz); records up to this long are checked and graded whole.
+SEGMENT_S = 1800.0
+#: Windows per model call: onnxruntime's arena grows to ~1 GB at 256 (EKGAN, CPU) but
+#: ~0.3 GB at 32, at about the same speed per window.
+BATCH = 32
+#: A cut is forgotten once the slowest filter pole has decayed to this fraction.
+FORGET = 1e-12
+
+
+def margin(fs_in: float, model_fs: float, sos: list[np.ndarray]) -> int:
+    """Input samples to read beyond a block on each side so that its conditioning matches the
+    whole record's: the IIR filters' decay to :data:`FORGET` plus the resampler's reach."""
+    radius = max(float(np.max(np.abs(np.roots(row[3:])))) for s in sos for row in s)
+    decay = math.ceil(math.log(FORGET) / math.log(radius))  # model-rate samples
+    return math.ceil(decay * fs_in / model_fs) + reach(fs_in, model_fs)
+
+
+def reach(fs_from: float, fs_to: float) -> int:
+    """Samples (at ``fs_from``) on each side that one output sample of ``resample`` depends on."""
+    ratio = Fraction(fs_to / fs_from).limit_denominator(1000)
+    if ratio == 1:
+        return 0
+    return math.ceil(10 * max(ratio.numerator, ratio.denominator) / ratio.numerator) + 1
+
+
+def _ratio(fs_from: float, fs_to: float) -> tuple[int, int]:
+    r = Fraction(fs_to / fs_from).limit_denominator(1000)
+    return r.numerator, r.denominator
+
+
+def _cuts(lo: int, hi: int, length: int, align: int) -> list[int]:
+    """Boundaries cutting [lo, hi) into equal pieces of at most ``length``, on multiples of
+    ``align`` (but the ends)."""
+    count = max(1, math.ceil((hi - lo) / length))
+    inner = [(lo + round(k * (hi - lo) / count)) // align * align for k in range(1, count)]
+    return [lo, *sorted(set(c for c in inner if lo < c < hi)), hi]
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class Stream:
+    """One recording reconstructed block by block: iterate for (samples, 12) float32 mV blocks.
+
+    Once iterated, :attr:`result` holds everything but the signal (warnings, trust, comments)
+    and :attr:`sig_len` the number of samples yielded; :meth:`write` does both for WFDB.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        lead: LeadSource,
+        rate: float,
+        notch_hz: float | None = None,
+        block_s: float = BLOCK_S,
+        segment_s: float = SEGMENT_S,
+    ) -> None:
+        from ecg12.errors import InputError
+
+        spec = model.spec
+        self.model, self.lead, self.rate, self.notch_hz = model, lead, rate, notch_hz
+        self.up, self.down = _ratio(lead.fs, spec.fs)
+        self.n_model = math.ceil(lead.n * self.up / self.down)
+        self.min_samples = math.ceil(spec.window_seconds * lead.fs)
+        if lead.n < self.min_samples:
+            need = spec.window_seconds
+            raise InputError(f"too short: {lead.n / lead.fs:.2f} s, need at least {need:.2f} s")
+        self.starts = window_starts(self.n_model, spec.window, spec.stride)
+        sos = [band_sos(spec.fs, spec.highpass_hz, spec.lowpass_hz, spec.filter_order)]
+        if notch_hz and (notch := notch_sos(spec.fs, notch_hz)) is not None:
+            sos.append(notch)
+        self.margin = margin(lead.fs, spec.fs, sos)
+        self.rates = [rate] if rate == CALIBRATION_FS else [rate, CALIBRATION_FS]
+        self.reach = max(reach(spec.fs, r) for r in self.rates)
+        self.align = math.lcm(*(_ratio(spec.fs, r)[1] for r in self.rates))
+        least = 4 * spec.window + 2 * self.reach
+        self.segment = max(int(segment_s * spec.fs), least)
+        self.block = min(max(int(block_s * spec.fs), least), self.segment)
+        self.sig_len = 0
+        self._result: Reconstruction | None = None
+
+    @property
+    def result(self) -> Reconstruction:
+        """The record's provenance, warnings and trust (``p_signal`` has no rows: it streamed)."""
+        if self._result is None:
+            raise RuntimeError("iterate over the stream before asking for its result")
+        return self._result
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        from ecg12.quality import check_lead
+
+        lead, trust = self.lead, self.model.card.trust
+        self.sig_len = 0
+        segments = _cuts(0, self.n_model, self.segment, self.align)
+        warnings, total, count = list(lead.notes), np.zeros(12), 0
+        graded: list[tuple[int, np.ndarray, np.ndarray]] = []  # (samples, expected, amplitude)
+        for lo, hi in zip(segments[:-1], segments[1:], strict=True):
+            a, b = (min(lead.n, k * self.down // self.up) for k in (lo, hi))
+            b = lead.n if hi == self.n_model else b
+            where = (
+                lead.source
+                if len(segments) == 2
+                else (f"{lead.source} [{_clock(a / lead.fs)}-{_clock(b / lead.fs)}]")
+            )
+            report = check_lead(lead.read(a, b), lead.fs, where, min(b - a, self.min_samples))
+            warnings += report.warnings
+            calib, seg_total, seg_count = [], np.zeros(12), 0
+            blocks = _cuts(lo, hi, self.block, self.align)
+            for p, q in zip(blocks[:-1], blocks[1:], strict=True):
+                outs, t, c = self._block(p, q)
+                seg_total, seg_count = seg_total + t, seg_count + c
+                self.sig_len += len(outs[0])
+                yield outs[0]
+                calib.append(outs[-1])
+            total, count = total + seg_total, count + seg_count
+            if trust is not None:
+                leads = np.concatenate(calib)
+                spread = self._spread(seg_total, seg_count)
+                expected = trust.expected_error(leads, CALIBRATION_FS, spread)
+                graded.append((hi - lo, expected, amplitude(leads)))
+        self._result = self._summary(warnings, self._spread(total, count), graded)
+
+    def _spread(self, total: np.ndarray, count: int) -> np.ndarray:
+        mean = total / count if count else total
+        return (mean * self.model.spec.scale_mv).astype(np.float32)
+
+    def _block(self, p: int, q: int) -> tuple[list[np.ndarray], np.ndarray, int]:
+        """Model-rate samples [p, q) at each of :attr:`rates`, and their windows' spread sums."""
+        spec, starts = self.model.spec, self.starts
+        lo, hi = (
+            max(0, (p - self.reach) // self.align * self.align),
+            min(self.n_model, q + self.reach),
+        )
+        mine = starts[(starts < hi) & (starts + spec.window > lo)]
+        c0, c1 = int(mine[0]), int(mine[-1]) + spec.window
+        cond = self._conditioned(c0, c1)
+        windows = np.lib.stride_tricks.sliding_window_view(cond, spec.window)[mine - c0]
+        pred = np.concatenate(
+            [self.model.predict(windows[k : k + BATCH]) for k in range(0, len(windows), BATCH)]
+        )
+        owned = np.flatnonzero((mine >= p) & (mine < q))
+        total, count = np.zeros(12), 0
+        if owned.size:
+            first = max(int(owned[0]) - 1, 0)
+            total, count = spread_sums(pred[first : owned[-1] + 1], mine[first : owned[-1] + 1])
+        leads = stitch(pred, self.n_model, spec.stride, span=(lo, hi))
+        mv = finish(leads, cond[lo - c0 : hi - c0], spec)
+        outs = []
+        for rate in self.rates:
+            up, down = _ratio(spec.fs, rate)
+            end = math.ceil(self.n_model * up / down) if q == self.n_model else q * up // down
+            at_rate = to_rate(mv, spec.fs, rate)
+            outs.append(at_rate[p * up // down - lo * up // down : end - lo * up // down])
+        return [o.astype(np.float32) for o in outs], total, count
+
+    def _conditioned(self, lo: int, hi: int) -> np.ndarray:
+        """Conditioned samples [lo, hi) at the model rate, from an input slice with margins."""
+        up, down, n = self.up, self.down, self.lead.n
+        i0 = max(0, lo * down // up - self.margin) // down * down
+        i1 = min(n, -(-hi * down // up) + self.margin)
+        x = self.lead.read(i0, i1)
+        gaps = np.isnan(x)
+        if gaps.any():  # as quality.check_lead repairs them (it has refused long gaps)
+            idx = np.arange(x.size)
+            x[gaps] = np.interp(idx[gaps], idx[~gaps], x[~gaps])
+        y = preprocess(x, self.lead.fs, self.model.spec, notch_hz=self.notch_hz)
+        offset = i0 // down * up
+        return y[lo - offset : hi - offset]
+
+    def _summary(
+        self,
+        warnings: list[str],
+        spread: np.ndarray,
+        graded: list[tuple[int, np.ndarray, np.ndarray]],
+    ) -> Reconstruction:
+        card, lead = self.model.card, self.lead
+        expected = grades = None
+        if card.trust is not None and graded:
+            weights = np.array([g[0] for g in graded], dtype=float)
+            expected = np.average([g[1] for g in graded], axis=0, weights=weights)
+            amp = np.average([g[2] for g in graded], axis=0, weights=weights)
+            grades = card.trust.grades_for(expected, amp)
+        return Reconstruction(
+            p_signal=np.empty((0, len(LEAD_NAMES)), dtype=np.float32),
+            fs=float(self.rate),
+            model=card.name,
+            model_version=card.version,
+            source=lead.source,
+            input_lead=lead.lead,
+            input_fs=lead.fs,
+            input_format=lead.format,
+            warnings=warnings,
+            window_spread_mv=spread,
+            expected_error_mv=expected,
+            grades=grades,
+            from_other_lead=lead.other_lead,
+        )
+
+    def write(
+        self, outdir: str | Path, name: str | None = None, overwrite: bool = False
+    ) -> list[Path]:
+        """Write the record as WFDB block by block (all files or none); returns the paths."""
+        from ecg12.writers import open_wfdb
+
+        stem = Path(outdir) / (name or record_name(self.lead.source))
+        with open_wfdb(stem, self.rate, list(LEAD_NAMES), ["mV"] * 12, overwrite) as out:
+            for block in self:
+                out.write(block)
+            out.comments = self.result.comments
+        return out.targets
