@@ -22,6 +22,25 @@ class ModelError(Ecg12Error):
     """A model cannot be found, fetched, verified or run."""
 
 
+class OutputError(Ecg12Error, OSError):
+    """An output cannot be written (disk full, no permission); the message names it.
+
+    ``errno`` is the operating system's error number, when there was one.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """An output exists and replacing it was not asked for; ``path`` names it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(f"{printable(str(path))} exists; pass overwrite=True to replace it")
+
+
 def printable(text: str) -> str:
     """``text`` with control characters (terminal escapes in a file name) spelled as escapes."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

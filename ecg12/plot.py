@@ -7,6 +7,7 @@ Everything is laid out in millimetres of paper, so a figure printed at 100 % rea
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -14,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecg12.errors import InputError
+from ecg12.errors import InputError, OutputExistsError
 from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
+from ecg12.outputs import atomic_file
 from ecg12.preprocess import resample
 from ecg12.readers import read_recording
 from ecg12.result import RECONSTRUCTED
-from ecg12.writers import atomic_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -75,6 +76,7 @@ def plot_12lead(
     start_s: float = 0.0,
     disclaimer: str | None = None,
     notes: list[str] | None = None,
+    overwrite: bool = False,
 ) -> Figure:
     """Draw a 12-lead ECG (samples x 12, mV, :data:`~ecg12.leads.LEAD_NAMES` order) as printed.
 
@@ -99,7 +101,8 @@ def plot_12lead(
     ``notes`` (input warnings) one per line in the footer, so a printout stands alone.
 
     With ``path`` the figure is also saved atomically (format from the suffix: png at
-    200 dpi, pdf or svg). Non-finite samples leave gaps. Returns the figure.
+    200 dpi, pdf or svg), refusing an existing file unless ``overwrite``. Non-finite samples
+    leave gaps. Returns the figure.
     """
     signal = _as_leads(p_signal, "p_signal")
     if not fs > 0:
@@ -120,23 +123,25 @@ def plot_12lead(
             ref = resample(ref, compare_fs, fs, axis=0)
         ref = ref[first : first + count]
     grade_of = _check_grades(grades)
-    if path is not None:
-        _output_format(Path(path))  # refuse a bad suffix before spending time drawing
+    if path is not None:  # refuse a bad suffix or an existing file before drawing
+        _output_format(Path(path))
+        if not overwrite and os.path.lexists(path):
+            raise OutputExistsError(path)
 
     notes = list(notes or [])
     fig = _draw(shown, fs, start_s, ref, title, grade_of, labels, len(notes))
     _draw_notes(fig, disclaimer, notes, grade_of)
     if path is not None:
-        save_figure(fig, path)
+        save_figure(fig, path, overwrite)
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` via a temporary file and a rename, so no half-written file stays."""
+def save_figure(fig: Figure, path: str | Path, overwrite: bool = False) -> Path:
+    """Save ``fig`` to ``path`` whole or not at all; an existing file is kept unless
+    ``overwrite``."""
     out = Path(path)
     fmt = _output_format(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(out) as fh:
+    with atomic_file(out, overwrite) as fh:
         fig.savefig(fh, format=fmt, dpi=PNG_DPI if fmt == "png" else "figure")
     return out
 

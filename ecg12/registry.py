@@ -54,6 +54,9 @@ _JSON_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", d
 # Names and versions become cache folder names, so they must not be able to climb out of it.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+#: A registry holds cards of a few KiB each; a larger file is the wrong one (``/dev/urandom``),
+#: refused before it fills memory.
+MAX_REGISTRY_BYTES = 16 << 20
 # Extra download attempts after a failure; pooch backs off between them (1 s, 2 s, ... max 10 s).
 _RETRIES = 2
 
@@ -113,9 +116,19 @@ def load_registry(path: Path | None = None) -> Registry:
     else:
         bundle_dir = path.parent
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_REGISTRY_BYTES + 1)
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model registry ({exc.strerror})") from None
+    if len(raw) > MAX_REGISTRY_BYTES:
+        raise ModelError(
+            f"{path}: larger than {MAX_REGISTRY_BYTES >> 20} MiB, so not a model registry "
+            "(check ECG12_REGISTRY)"
+        )
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelError(f"{path}: the model registry is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: the model registry is not valid JSON ({exc})") from None
     _check_fields(data, _TOP_FIELDS, f"{path}")

@@ -112,46 +112,55 @@ class Reconstruction:
         fmt: str = "wfdb",
         overwrite: bool = False,
         name: str | None = None,
+        plot: bool = False,
     ) -> list[Path]:
-        """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ; atomic.
+        """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ.
 
         The per-lead expected error goes into the WFDB header comments, the NPZ keys
         ``expected_error_mv`` and ``grades``, or a side-car ``<name>_trust.csv`` next to a CSV.
+        ``plot`` adds the printout ``<name>.png``. The files appear together or not at all, and
+        none replaces an existing file unless ``overwrite``.
         """
         from ecg12.errors import InputError
-        from ecg12.writers import write_record, write_text
+        from ecg12.outputs import staged
+        from ecg12.writers import record_files, write_record, write_text
 
         if name is not None and (
             not isinstance(name, str) or name in {"", ".", ".."} or re.search(r"[/\\]", name)
         ):
             raise InputError(f"name must be a file name without folders, not {name!r:.60}")
-        stem = Path(outdir) / (name or self.record_name)
-        stem.parent.mkdir(parents=True, exist_ok=True)
+        record = record_files(Path(outdir) / (name or self.record_name), fmt)
+        folder, base = record[0].parent, record[0].stem
         table = self.trust_table()
-        sidecar = stem.with_name(stem.name + "_trust.csv") if table and fmt == "csv" else None
-        if sidecar and sidecar.exists() and not overwrite:
-            raise FileExistsError(f"{sidecar} exists; pass overwrite to replace it")
+        sidecar = f"{base}_trust.csv" if table and fmt == "csv" else None
+        picture = f"{base}.png" if plot else None
+        names = [p.name for p in record] + [n for n in (sidecar, picture) if n]
         extra = None
         if table and fmt == "npz":
             extra = {
                 "expected_error_mv": np.asarray(self.expected_error_mv, dtype=np.float32),
                 "grades": np.array(self.grades, dtype=str),
             }
-        written = write_record(
-            self.p_signal,
-            self.fs,
-            self.sig_name,
-            self.units,
-            self.comments,
-            stem,
-            fmt=fmt,
-            overwrite=overwrite,
-            extra=extra,
-        )
-        if sidecar:
-            rows = "".join(f"{n},{e:.4f},{g}\n" for n, e, g in table)
-            written.append(write_text(sidecar, "lead,expected_error_mv,grade\n" + rows))
-        return written
+        with staged(folder, names, overwrite) as tmp:
+            write_record(
+                self.p_signal,
+                self.fs,
+                self.sig_name,
+                self.units,
+                self.comments,
+                tmp / base,
+                fmt=fmt,
+                extra=extra,
+            )
+            if sidecar:
+                rows = "".join(f"{n},{e:.4f},{g}\n" for n, e, g in table)
+                write_text(tmp / sidecar, "lead,expected_error_mv,grade\n" + rows)
+            if picture:
+                from ecg12.plot import save_figure
+
+                # overwrite: our own staging folder holds nothing to keep
+                save_figure(self.plot(), tmp / picture, overwrite=True)
+        return [folder / n for n in names]
 
     def plot(
         self,
@@ -169,8 +178,6 @@ class Reconstruction:
         """
         from ecg12.plot import plot_12lead, read_12lead
 
-        if path is not None and Path(path).exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite to replace it")
         if isinstance(compare, (str, Path)):
             compare, compare_fs = read_12lead(compare)
         kw.setdefault("title", self.record_name)
@@ -183,5 +190,6 @@ class Reconstruction:
             compare_fs=compare_fs,
             disclaimer=self.disclaimer,
             notes=[f"warning: {w}" for w in self.warnings],
+            overwrite=overwrite,
             **kw,
         )

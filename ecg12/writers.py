@@ -1,23 +1,30 @@
 """Write a multi-lead record as WFDB, CSV or NPZ: all files or none, never over existing ones.
 
-Files are written into a temporary folder next to the targets and then renamed into place, so
-an interrupted run leaves no half-written record behind.
+Files are written into a temporary folder next to the targets and published together
+(:func:`ecg12.outputs.staged`), so an interrupted run leaves no half-written record behind.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "WfdbWriter", "atomic_file", "open_wfdb", "write_record", "write_text"]
+from ecg12.outputs import atomic_file, staged, write_text
+
+__all__ = [
+    "FORMATS",
+    "WfdbWriter",
+    "atomic_file",
+    "open_wfdb",
+    "record_files",
+    "write_record",
+    "write_text",
+]
 
 #: Output format -> file suffixes it writes (the data file before the WFDB header that names it).
 FORMATS: dict[str, tuple[str, ...]] = {"wfdb": (".dat", ".hea"), "csv": (".csv",), "npz": (".npz",)}
@@ -29,25 +36,38 @@ _WFDB_NAN = -32768
 _NPZ_KEYS = {"p_signal", "fs", "sig_name", "units", "comments"}
 
 
+def record_files(path: str | Path, fmt: str) -> list[Path]:
+    """The files a record at ``path`` (a stem; a suffix of ``fmt`` is dropped) is written to."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    path = Path(path)
+    if path.suffix.lower() in FORMATS[fmt]:
+        path = path.with_suffix("")
+    if fmt == "wfdb" and not re.fullmatch(r"[-\w]+", path.name):
+        raise ValueError(
+            f"WFDB record name {path.name!r} may hold only letters, digits, '-' and '_'"
+        )
+    return [path.with_name(path.name + suffix) for suffix in FORMATS[fmt]]
+
+
 def write_record(
     p_signal: np.ndarray,
     fs: float,
     sig_name: list[str],
     units: list[str],
     comments: list[str],
-    path: Path,
+    path: str | Path,
     fmt: str = "wfdb",
     overwrite: bool = False,
     extra: dict[str, np.ndarray] | None = None,
 ) -> list[Path]:
-    """Write ``p_signal`` (samples x channels, mV) to ``path`` + the format's suffixes.
+    """Write ``p_signal`` (samples x channels, mV) to :func:`record_files` of ``path``.
 
-    ``path`` is the output stem (``out/rec_12lead``); a suffix of the chosen format is dropped.
-    ``extra`` arrays go into NPZ output only. Raises FileExistsError before writing anything if a
-    target exists and ``overwrite`` is false. Returns the written paths.
+    ``extra`` arrays go into NPZ output only. Raises
+    :class:`~ecg12.errors.OutputExistsError` before writing anything if a target exists and
+    ``overwrite`` is false. Returns the written paths.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    targets = record_files(path, fmt)
     stored = np.asarray(p_signal)  # NPZ keeps the caller's float type (float32 results)
     if not np.issubdtype(stored.dtype, np.floating):
         stored = stored.astype(np.float64)
@@ -65,9 +85,10 @@ def write_record(
             out.write(p_signal)
             out.comments = list(comments)
         return out.targets
-    with _staged(path, fmt, overwrite) as (stem, targets):
+    target = targets[0]
+    with staged(target.parent, [target.name], overwrite) as tmp:
         if fmt == "csv":
-            _write_csv(p_signal, fs, sig_name, comments, stem)
+            _write_csv(p_signal, fs, sig_name, comments, tmp / target.name)
         else:
             arrays: dict[str, Any] = {
                 "p_signal": stored,
@@ -77,37 +98,8 @@ def write_record(
                 "comments": np.array(comments, dtype=str),
                 **(extra or {}),
             }
-            np.savez_compressed(stem.with_name(stem.name + ".npz"), **arrays)
+            np.savez_compressed(tmp / target.name, **arrays)
     return targets
-
-
-@contextmanager
-def _staged(path: Path, fmt: str, overwrite: bool) -> Iterator[tuple[Path, list[Path]]]:
-    """A stem in a temporary folder beside ``path``; its files are renamed into place on success.
-
-    Refuses existing targets (unless ``overwrite``) before anything is written; on any error the
-    temporary folder goes and the targets stay as they were.
-    """
-    path = Path(path)
-    if path.suffix.lower() in FORMATS[fmt]:
-        path = path.with_suffix("")
-    if fmt == "wfdb" and not re.fullmatch(r"[-\w]+", path.name):
-        raise ValueError(
-            f"WFDB record name {path.name!r} may hold only letters, digits, '-' and '_'"
-        )
-    targets = [path.with_name(path.name + suffix) for suffix in FORMATS[fmt]]
-    if not overwrite:
-        for target in targets:
-            if target.exists():
-                raise FileExistsError(f"{target} exists; pass overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
-        yield tmp / path.name, targets
-        for target in targets:
-            os.replace(tmp / target.name, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class WfdbWriter:
@@ -139,7 +131,9 @@ class WfdbWriter:
             self._init = digital[0].astype(np.int64)
         self._sum += digital.sum(axis=0, dtype=np.int64)
         self.sig_len += len(digital)
-        digital.astype("<i2").tofile(self._dat)
+        # A file write, not ndarray.tofile: a full disk raises OSError(ENOSPC), not numpy's
+        # "n requested and m written".
+        self._dat.write(digital.astype("<i2").tobytes())
 
     def close(self) -> None:
         """Finish the signal file and write the header (with :attr:`comments`)."""
@@ -161,14 +155,16 @@ class WfdbWriter:
 
 @contextmanager
 def open_wfdb(
-    path: Path, fs: float, sig_name: list[str], units: list[str], overwrite: bool = False
+    path: str | Path, fs: float, sig_name: list[str], units: list[str], overwrite: bool = False
 ) -> Iterator[WfdbWriter]:
     """A :class:`WfdbWriter` for ``path`` (a stem); its files appear only once it closes cleanly.
 
     Set ``comments`` on it before the block ends; the written paths are in ``targets``.
     """
-    with _staged(Path(path), "wfdb", overwrite) as (stem, targets):
-        writer = WfdbWriter(stem, fs, sig_name, units)
+    targets = record_files(path, "wfdb")
+    _check_names(sig_name, units)  # before a temporary folder is made
+    with staged(targets[0].parent, [t.name for t in targets], overwrite) as tmp:
+        writer = WfdbWriter(tmp / targets[0].stem, fs, sig_name, units)
         writer.targets = targets
         try:
             yield writer
@@ -209,14 +205,14 @@ def _check_names(sig_name: list[str], units: list[str]) -> None:
 
 
 def _write_csv(
-    p_signal: np.ndarray, fs: float, sig_name: list[str], comments: list[str], stem: Path
+    p_signal: np.ndarray, fs: float, sig_name: list[str], comments: list[str], path: Path
 ) -> None:
     """``# comment`` lines (numpy skips them; pandas with ``comment="#"``), then ``time_s`` and
     one column per lead in mV; 4 decimals keep 0.1 µV."""
     time_s = np.arange(p_signal.shape[0]) / fs
     notes = "".join(f"# {' '.join(c.split())}\n" for c in comments)
     np.savetxt(
-        stem.with_name(stem.name + ".csv"),
+        path,
         np.column_stack([time_s, p_signal]),
         delimiter=",",
         fmt=["%.6f"] + ["%.4f"] * p_signal.shape[1],
@@ -224,35 +220,3 @@ def _write_csv(
         comments="",
         encoding="utf-8",
     )
-
-
-@contextmanager
-def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
-    """A binary file that appears at ``path`` only once written in full.
-
-    It is written as a temporary file in the same folder and renamed into place; on any error
-    the temporary file is removed and whatever ``path`` held before stays as it was.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; match every other output
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it, so it is set straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write a small text file (UTF-8) atomically."""
-    with atomic_file(path) as f:
-        f.write(text.encode("utf-8"))
-    return path

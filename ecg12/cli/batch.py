@@ -21,19 +21,22 @@ from ecg12.pipeline import Prepared, assemble, prepare_lead
 from ecg12.result import Reconstruction
 from ecg12.sources import LeadSource, ReadOptions, open_lead
 from ecg12.stream import SEGMENT_S, Stream
-from ecg12.writers import FORMATS
+from ecg12.writers import record_files
 
 #: Files per group: ~600 windows of 10 s records, so every batch the model sees is full.
 GROUP = 64
 #: Inputs longer than this stream through in blocks (the whole-record path holds ~1.2 GB/h).
 STREAM_ABOVE_S = SEGMENT_S
 #: What one file may fail with without stopping the others; anything else is a bug.
-FILE_ERRORS = (Ecg12Error, FileExistsError, OSError, ValueError)
+FILE_ERRORS = (Ecg12Error, OSError, ValueError)
 
 
 @dataclass
 class Job:
-    """One input and what became of it: ``status`` is ok, failed or skipped."""
+    """One input and what became of it: ``status`` is ok, failed or skipped.
+
+    A job made with an ``error`` has failed before it starts.
+    """
 
     path: Path
     stem: Path  # the output stem, out/<name>_12lead
@@ -73,8 +76,10 @@ class Batch:
     ) -> list[tuple[Job, Future | None]]:
         out: list[tuple[Job, Future | None]] = []
         for job in group:
-            targets = [job.stem.with_name(job.stem.name + s) for s in FORMATS[self.fmt]]
-            if skip_existing and all(t.exists() for t in targets):
+            if job.error is not None:
+                job.status = "failed"
+                out.append((job, None))
+            elif skip_existing and all(t.exists() for t in record_files(job.stem, self.fmt)):
                 job.status = "skipped"
                 out.append((job, None))
             else:
@@ -124,7 +129,9 @@ class Batch:
         try:
             job.result = assemble(self.model, prepared, stitched, self.rate)
             job.samples = job.result.p_signal.shape[0]
-            job.written = write_result(job.result, job.stem, self.fmt, self.draw, self.overwrite)
+            job.written = job.result.write(
+                job.stem.parent, self.fmt, self.overwrite, job.stem.name, plot=self.draw
+            )
             job.status = "ok"
         except FILE_ERRORS as exc:
             job.status, job.error = "failed", exc
@@ -141,17 +148,3 @@ class Batch:
             job.status, job.error = "failed", exc
         finally:
             job.seconds += time.perf_counter() - started
-
-
-def write_result(
-    rec: Reconstruction, stem: Path, fmt: str, draw: bool, overwrite: bool
-) -> list[Path]:
-    """Write the record and (optionally) its picture; refuse both if either exists."""
-    picture = stem.with_name(stem.name + ".png")
-    if draw and picture.exists() and not overwrite:
-        raise FileExistsError(f"{picture} exists; pass --overwrite to replace it")
-    written = rec.write(stem.parent, fmt=fmt, overwrite=overwrite, name=stem.name)
-    if draw:
-        rec.plot(picture, overwrite=overwrite)
-        written.append(picture)
-    return written

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ecg12.cli.errors import fail, user_errors
+from ecg12.cli.errors import fail, sweep_leftovers, user_errors
 from ecg12.plot import FORMATS, plot_12lead, read_12lead, read_printout
 
 
@@ -49,6 +49,7 @@ def command(
     """
     if output.exists() and not overwrite:
         fail(f"{output} exists; pass --overwrite to replace it")
+    sweep_leftovers(output.parent)
     name = record.stem
     with user_errors(ValueError, OSError):
         printout = read_printout(record)
@@ -65,5 +66,6 @@ def command(
             grades=printout.grades,
             disclaimer=printout.disclaimer,
             notes=printout.warnings,
+            overwrite=overwrite,
         )
     Console(soft_wrap=True, highlight=False).print(f"wrote {output}", markup=False)

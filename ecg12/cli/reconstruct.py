@@ -19,10 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ecg12.cli.errors import fail, user_errors
+from ecg12.cli.errors import fail, message, sweep_leftovers, user_errors
 from ecg12.cli.options import input_options
 from ecg12.cli.summary import write_summary
-from ecg12.errors import printable
+from ecg12.errors import InputError, printable
 from ecg12.model import DEVICES, load
 from ecg12.pipeline import check_out_fs
 from ecg12.readers import check_rate
@@ -36,14 +36,36 @@ INPUT_SUFFIXES = (".hea", ".edf", ".csv", ".tsv", ".txt", ".npy")
 
 
 def output_names(files: list[Path]) -> dict[Path, str]:
-    """``<stem>_12lead`` per input; inputs sharing a stem (rec.hea, rec.csv) keep their suffix."""
-    stems = [f.stem for f in files]
+    """``<stem>_12lead`` per input; inputs sharing a stem but not a suffix (rec.hea, rec.csv)
+    keep their suffix (``rec_hea_12lead``). Stems are compared ignoring case."""
+    suffixes: dict[str, set[str]] = {}
+    for f in files:
+        suffixes.setdefault(f.stem.casefold(), set()).add(f.suffix.lower())
     return {
         f: f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead"
-        if stems.count(f.stem) > 1
+        if len(suffixes[f.stem.casefold()]) > 1
         else f"{f.stem}_12lead"
         for f in files
     }
+
+
+def name_clashes(names: dict[Path, str]) -> dict[Path, InputError]:
+    """The inputs whose output name an earlier input of the run has, each with its error.
+
+    Names are compared ignoring case, as macOS and Windows compare file names. The first input
+    keeps the name; renaming the others silently would make outputs hard to trace back.
+    """
+    first: dict[str, Path] = {}
+    clashes = {}
+    for path, name in names.items():
+        earlier = first.setdefault(name.casefold(), path)
+        if earlier != path:
+            clashes[path] = InputError(
+                f"its output name {name} is already that of {printable(str(earlier))} in this "
+                "run; reconstruct the two in separate runs or into separate --outdir folders",
+                path,
+            )
+    return clashes
 
 
 def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]:
@@ -158,8 +180,11 @@ def command(
     if model.device_note and not quiet:
         err.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
+    clashes = name_clashes(names)
     options = ReadOptions(fs, lead, accept_other_lead, units, gain)
-    jobs = [Job(path, outdir / names[path]) for path in files]
+    jobs = [Job(path, outdir / names[path], error=clashes.get(path)) for path in files]
+    for folder in dict.fromkeys([outdir, *([summary.parent] if summary else [])]):
+        sweep_leftovers(folder, quiet)
     batch = Batch(model, options, rate, float(notch) if notch else None, fmt, draw, overwrite)
     columns = (
         TextColumn("{task.description}"),
@@ -194,7 +219,7 @@ def command(
                 out.print(trust_table(job.result))
     if summary is not None:
         with user_errors(OSError):
-            write_summary(summary, jobs)
+            write_summary(summary, jobs, overwrite)
     if failed:
         err.print(f"{failed} of {len(files)} inputs failed", markup=False)
         raise SystemExit(1)
@@ -216,6 +241,6 @@ def trust_table(rec: Reconstruction) -> Table:
 
 
 def _one_line(exc: Exception, path: Path) -> str:
-    text = " ".join(str(exc).split())
+    text = message(exc)
     name = printable(str(path))
     return text if name in text else f"{name}: {printable(text)}"

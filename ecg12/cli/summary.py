@@ -7,8 +7,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ecg12.cli.errors import message
 from ecg12.leads import LEAD_NAMES
-from ecg12.writers import write_text
+from ecg12.outputs import write_text
 
 if TYPE_CHECKING:
     from ecg12.cli.batch import Job
@@ -26,7 +27,7 @@ COLUMNS = (
 )
 
 
-def write_summary(path: Path, jobs: list[Job]) -> Path:
+def write_summary(path: Path, jobs: list[Job], overwrite: bool = False) -> Path:
     """Write the table atomically; empty cells where a value does not apply (failed, skipped)."""
     buffer = io.StringIO()
     table = csv.writer(buffer, lineterminator="\n")
@@ -38,7 +39,7 @@ def write_summary(path: Path, jobs: list[Job]) -> Path:
             [
                 str(job.path),
                 job.status,
-                "" if job.error is None else " ".join(str(job.error).split()),
+                "" if job.error is None else message(job.error),
                 "" if rec is None else f"{job.samples / rec.fs:.3f}",
                 "" if rec is None else f"{rec.input_fs:g}",
                 f"{job.seconds:.4f}",
@@ -48,5 +49,4 @@ def write_summary(path: Path, jobs: list[Job]) -> Path:
                 *([""] * (12 - len(errors))),
             ]
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text(path, buffer.getvalue())
+    return write_text(path, buffer.getvalue(), overwrite)

@@ -93,7 +93,14 @@ def _rdrecord(record: Path, fs: float | None, span: tuple[int, int] | None) -> P
     if span is not None and expanded:
         raise InputError("a multi-frequency WFDB record cannot be read in spans")
     start, stop = span or (0, None)
-    rec = wfdb.rdrecord(str(record), sampfrom=start, sampto=stop, smooth_frames=not expanded)
+    try:
+        rec = wfdb.rdrecord(str(record), sampfrom=start, sampto=stop, smooth_frames=not expanded)
+    except FileNotFoundError as exc:
+        raise InputError(f"signal file {Path(exc.filename or '?').name} is missing") from None
+    # The header has been read, so what fails now is a signal file: wfdb's short-read check
+    # ("Samples were not loaded correctly"), libsndfile on FLAC ("Internal psf_fseek() failed").
+    except (ValueError, RuntimeError, EOFError) as exc:
+        raise InputError(_damaged(head)) from exc
     frame_fs = float(rec.fs) if fs is None else fs
     signals = rec.e_p_signal if expanded else [rec.p_signal[:, j] for j in range(rec.n_sig)]
     per_frame = list(rec.samps_per_frame) if expanded else [1] * rec.n_sig
@@ -106,6 +113,21 @@ def _rdrecord(record: Path, fs: float | None, span: tuple[int, int] | None) -> P
         ],
         comments=list(rec.comments or []),
         format="wfdb",
+    )
+
+
+def _damaged(head: object) -> str:
+    """What to say about signal files that do not hold what their header describes."""
+    files = sorted(set(getattr(head, "file_name", None) or []))
+    formats = sorted(set(getattr(head, "fmt", None) or []))
+    said = f"format {', '.join(formats)}, " if formats else ""
+    if len(files) == 1:
+        which = f"signal file {files[0]} does"
+    else:  # several, or the segments of a multi-segment record
+        which = f"signal files {', '.join(files)} do" if files else "its signal files do"
+    return (
+        f"{which} not hold what the header describes "
+        f"({said}{getattr(head, 'sig_len', '?')} samples): damaged or truncated"
     )
 
 

@@ -61,7 +61,13 @@ def read_text(path: Path) -> Parsed:
     if not body:
         raise InputError("empty file" if not notes else "no data lines, only comments")
     delimiter = _delimiter(body[-1][1])
-    rows = [(number, _split(line, delimiter)) for number, line in body]
+    rows = []
+    for number, line in body:
+        try:
+            rows.append((number, _split(line, delimiter)))
+        except csv.Error:  # a field over the csv module's size limit, a NUL on Python < 3.11
+            problem = f"line {number}: cannot be split into values: {_short(line)}"
+            raise InputError(problem) from None
     width = len(rows[-1][1])
     start = next(
         (k for k, (_, row) in enumerate(rows) if len(row) == width and any(map(_is_number, row))),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,13 +85,72 @@ def test_existing_outputs_are_kept_unless_overwrite(tiny_model: Path, tmp_path: 
     hea.write_text(hea.read_text() + "# a user's note\n")
     kept = hea.read_bytes()
     result = run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out))
-    assert result.exit_code == 1 and "exists" in result.output
+    assert result.exit_code == 1
+    assert f"{out / 'lead_i_12lead.dat'} exists; pass --overwrite to replace it" in result.output
     assert hea.read_bytes() == kept
     assert (
         run("reconstruct", str(EXAMPLES / "lead_i.hea"), "-o", str(out), "--overwrite").exit_code
         == 0
     )
     assert hea.read_bytes() != kept
+
+
+def _lead_i_files(folder: Path, names: list[str], sign: float) -> list[Path]:
+    """The example's Lead I (times ``sign``) as .npy files ``names`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x = sign * wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:, 0]
+    for name in names:
+        np.save(folder / name, x)
+    return [folder / name for name in names]
+
+
+def test_inputs_sharing_an_output_name_are_refused_not_merged(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    first = _lead_i_files(tmp_path / "a", ["r000.npy"], 1.0)[0]
+    later = [*_lead_i_files(tmp_path / "b", ["r000.npy"], -1.0)]
+    later += _lead_i_files(tmp_path / "c", ["R000.npy"], -1.0)  # one name on macOS, Windows
+    out = tmp_path / "out"
+    result = run("reconstruct", str(first), *map(str, later), "-o", str(out), "--fs", "500")
+    assert result.exit_code == 1
+    for path in later:
+        assert (
+            f"error: {path}: its output name {path.stem}_12lead is already that of {first} in "
+            "this run;"
+        ) in result.output
+    assert "2 of 3 inputs failed" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["r000_12lead.dat", "r000_12lead.hea"]
+    assert f"input: {first}," in (out / "r000_12lead.hea").read_text()
+
+
+def test_two_runs_into_one_folder_keep_their_own_outputs(tiny_model: Path, tmp_path: Path) -> None:
+    """The issue's race: two real processes, inputs of the same names, no --overwrite."""
+    names = [f"r{k:03d}.npy" for k in range(40)]
+    runs = {sign: _lead_i_files(tmp_path / f"in{sign:+.0f}", names, sign) for sign in (1.0, -1.0)}
+    out = tmp_path / "out"
+    procs = {
+        sign: subprocess.Popen(
+            [sys.executable, "-m", "ecg12", "reconstruct", str(files[0].parent), "-o", str(out)]
+            + ["--fs", "500", "--workers", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for sign, files in runs.items()
+    }
+    claimed = []
+    for sign, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        written = [line.split(" -> ")[0] for line in stdout.splitlines() if " -> " in line]
+        assert proc.returncode == (1 if len(written) < len(names) else 0), stderr
+        assert stderr.count("exists; pass --overwrite to replace it") == len(names) - len(written)
+        for source in written:
+            rec = wfdb.rdrecord(str(out / f"{Path(source).stem}_12lead"))
+            assert f"input: {source}, lead I, 500 Hz, npy" in rec.comments
+            lead_i = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:, 0]
+            assert sign * np.corrcoef(rec.p_signal[:, 0], lead_i)[0, 1] > 0.9  # its own data
+        claimed += [Path(source).name for source in written]
+    assert sorted(claimed) == names  # each output written by exactly one run
 
 
 def test_globs_same_stems_and_quiet(tiny_model: Path, tmp_path: Path) -> None:

@@ -360,7 +360,7 @@ def test_missing_unknown_and_unreadable_files(tmp_path: Path, shared_data: Path)
     with pytest.raises(InputError, match=r"junk\.hea: WFDB header sampling rate 'not' is not a"):
         read_recording(tmp_path / "junk.hea")
     (tmp_path / "junk2.hea").write_text("junk2 1 500 10 \njunk2.dat 16 1000/mV\n")
-    with pytest.raises(InputError, match=r"junk2\.hea: cannot read WFDB file: "):
+    with pytest.raises(InputError, match=r"junk2\.hea: signal file junk2\.dat is missing$"):
         read_recording(tmp_path / "junk2.hea")
     (tmp_path / "empty.csv").write_text("\n\n")
     with pytest.raises(InputError, match=r"empty\.csv: empty file"):
@@ -373,7 +373,7 @@ def test_truncated_dat(tmp_path: Path, shared_data: Path, keep_bytes: int) -> No
         shutil.copy(src, tmp_path / src.name)
     dat = tmp_path / "00001_hr.dat"
     dat.write_bytes(dat.read_bytes()[:keep_bytes])
-    with pytest.raises(InputError, match=r"00001_hr\.hea: cannot read WFDB file") as info:
+    with pytest.raises(InputError, match=r"00001_hr\.hea: signal file 00001_hr\.dat does") as info:
         read_recording(tmp_path / "00001_hr.hea")
     assert "\n" not in str(info.value)
 
@@ -383,5 +383,41 @@ def test_truncated_flac(tmp_path: Path, shared_data: Path) -> None:
         shutil.copy(src, tmp_path / src.name)
     flac = tmp_path / "00001_hr_1.dat"
     flac.write_bytes(flac.read_bytes()[:3000])
-    with pytest.raises(InputError, match="cannot read WFDB file"):
+    with pytest.raises(
+        InputError, match=r"00001_hr: signal files 00001_hr_1\.dat, 00001_hr_2\.dat do not hold"
+    ):
         read_recording(tmp_path / "00001_hr")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "damage"),
+    [
+        ("16", lambda data: data[: len(data) // 2]),  # wfdb: "Samples were not loaded correctly"
+        ("516", lambda data: data[: len(data) // 2]),  # libsndfile: "Internal psf_fseek() failed"
+        ("516", lambda data: bytes(len(data))),  # wfdb: "... is not a FLAC file", its full path
+    ],
+)
+def test_damaged_signal_files_are_named_in_our_words(tmp_path: Path, fmt: str, damage) -> None:
+    signal = np.sin(np.arange(5000) / 50)[:, None]
+    options = {"fmt": [fmt], "adc_gain": [1000], "baseline": [0], "write_dir": str(tmp_path)}
+    wfdb.wrsamp("rec", fs=500, units=["mV"], sig_name=["I"], p_signal=signal, **options)
+    dat = tmp_path / "rec.dat"
+    dat.write_bytes(damage(dat.read_bytes()))
+    with pytest.raises(InputError) as info:
+        read_recording(tmp_path / "rec.hea")
+    assert str(info.value) == (
+        f"{tmp_path / 'rec.hea'}: signal file rec.dat does not hold what the header describes "
+        f"(format {fmt}, 5000 samples): damaged or truncated"
+    )
+    dat.unlink()
+    with pytest.raises(InputError, match=r"rec\.hea: signal file rec\.dat is missing$"):
+        read_recording(tmp_path / "rec.hea")
+
+
+def test_a_field_over_the_csv_module_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text('time_s,I\n0,1\n0.002,"' + "x" * 200_000 + '"\n0.004,4\n')
+    with pytest.raises(InputError) as info:
+        read_recording(path)
+    assert str(info.value).startswith(f"{path}: line 3: cannot be split into values: '0.002,\"xxx")
+    assert str(info.value).endswith("...'")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from httpserver import (
     DROP,
     MODEL_FILE,
@@ -20,8 +21,16 @@ from httpserver import (
     write_tiny_model,
 )
 
+from ecg12.cli import main
 from ecg12.errors import ModelError
-from ecg12.registry import Registry, cache_dir, load_registry, model_path, model_status
+from ecg12.registry import (
+    MAX_REGISTRY_BYTES,
+    Registry,
+    cache_dir,
+    load_registry,
+    model_path,
+    model_status,
+)
 
 pytest_plugins = ["httpserver"]
 
@@ -192,6 +201,25 @@ def test_bad_registry_file_is_reported_with_its_path(
     with pytest.raises(ModelError, match=message) as info:
         load_registry(path)
     assert str(path) in str(info.value)
+
+
+def test_registry_read_is_bounded_and_must_be_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "registry.json"
+    with path.open("wb") as f:
+        f.truncate(MAX_REGISTRY_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ModelError) as info:
+        load_registry(path)
+    assert str(info.value) == (
+        f"{path}: larger than 16 MiB, so not a model registry (check ECG12_REGISTRY)"
+    )
+    monkeypatch.setenv("ECG12_REGISTRY", str(path))
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 1 and result.output.startswith(f"error: {path}: larger than")
+    path.write_bytes(b'{"base_url": "\xff"}')
+    with pytest.raises(ModelError, match="the model registry is not UTF-8 text"):
+        load_registry(path)
 
 
 def test_default_must_name_a_registered_model(tmp_path: Path) -> None:
