@@ -29,7 +29,7 @@ from ecg12.trust import FEATURES, GRADES, Calibration, features
 from training.cards import REGISTRY, register
 from training.data import VALID_FOLD
 from training.evaluate import FS, FoldOutput, fold_records, reconstruct_fold
-from training.metrics import EVAL_BAND, RECONSTRUCTED, eval_band, pearson_rows
+from training.metrics import EVAL_BAND, RECONSTRUCTED, record_scores
 
 #: Cross-validation folds over records; record i (in ecg_id order) is held out in fold i mod K.
 CV_FOLDS = 5
@@ -68,10 +68,8 @@ def observe(fold: FoldOutput) -> Observations:
     rows = [
         features(rec, FS, spread)[1:] for rec, spread in zip(fold.rec, fold.spread, strict=True)
     ]
-    real, rec = eval_band(fold.real, FS), eval_band(fold.rec, FS)
-    mae = np.abs(real - rec).mean(axis=1)[:, 1:]
-    r = pearson_rows(real, rec)[:, 1:]
-    return Observations(np.stack(rows), mae, r, list(fold.ecg_ids))
+    r, mae, *_ = record_scores(fold.real, fold.rec, FS)
+    return Observations(np.stack(rows), mae[:, 1:], r[:, 1:], list(fold.ecg_ids))
 
 
 def fit(x: np.ndarray, log_mae: np.ndarray) -> tuple[np.ndarray, float]:
