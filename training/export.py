@@ -135,10 +135,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--version", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    p.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        help="window step at run time (default: the run's); fewer windows per second of input "
+        "is faster, and the card's expected error must then be recalibrated for it",
+    )
     p.add_argument("--bundled", action="store_true", help="ships inside the package")
     p.add_argument("--default", action="store_true", help="make it the default model")
     p.add_argument("--description", default=None, help="for `ecg12 models`; default: architecture")
     p.add_argument("--extra", type=Path, default=None, help="JSON merged into the card (metrics)")
+    p.add_argument(
+        "--training-notes",
+        type=Path,
+        default=None,
+        help="JSON merged into the card's training block (stages, how it was warm-started)",
+    )
     p.add_argument(
         "--registry",
         type=Path,
@@ -148,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     meta = json.loads(args.meta.read_text())
-    spec = meta["spec"]
+    spec = dict(meta["spec"], stride=args.stride or meta["spec"]["stride"])
     generator = load_generator(args.weights, meta["config"], spec["window"])
     to_onnx(generator, args.out, spec["window"], args.fp16)
     best = {k: v for k, v in meta["best"].items()}
@@ -177,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.extra:
         card["metrics"].update(json.loads(args.extra.read_text()))
+    if args.training_notes:
+        card["training"].update(json.loads(args.training_notes.read_text()))
     register(args.name, card, registry=args.registry, default=args.default)
     print(
         f"{args.out} ({card['size_bytes'] / 2**20:.1f} MiB, sha256 {card['sha256'][:12]}...) "
