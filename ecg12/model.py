@@ -83,9 +83,21 @@ class Model:
     def __repr__(self) -> str:
         return f"<ecg12 Model {self.card.name} {self.card.version} on {self.device}>"
 
+    @property
+    def batch_size(self) -> int:
+        """Windows per session call: a GPU wants large batches; on CPUs 32 ran EKGAN ~5 % faster
+        than 256 (180 against 172 windows/s on 2 cores) with a third of the memory."""
+        return 256 if self.device == "cuda" else 32
+
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Raw model call on conditioned windows: (batch, window) -> (batch, 12, window)."""
-        return self.session.run(["leads"], {"lead_i": np.ascontiguousarray(windows, np.float32)})[0]
+        x = np.ascontiguousarray(windows, np.float32)
+        n = self.batch_size
+        if len(x) <= n:
+            return self.session.run(["leads"], {"lead_i": x})[0]
+        return np.concatenate(
+            [self.session.run(["leads"], {"lead_i": x[i : i + n]})[0] for i in range(0, len(x), n)]
+        )
 
     def reconstruct(
         self,
