@@ -444,9 +444,14 @@ def _model_rows(results: list[dict]) -> tuple[list[list[str]], list[str]]:
         )
         configs.append(
             f"- **{res['model']}**: {res['description']}. {label}: "
-            + (", ".join(f"`{k}={v}`" for k, v in facts.items()) or "none recorded")
+            + (", ".join(f"`{k}={_homeless(v)}`" for k, v in facts.items()) or "none recorded")
         )
     return rows, configs
+
+
+def _homeless(value: object) -> str:
+    """A config value with the trainer's home folder written as ``~`` (no machine paths)."""
+    return str(value).replace(str(Path.home()), "~")
 
 
 def render_markdown(
