@@ -27,26 +27,38 @@ BN_EPSILON = 1e-3
 _PREFIX = "ekgan_contract_1/inference_generator_1/"
 
 
-def _graph_tables(path: Path) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """Initializers as float32 arrays, and each node's inputs by node name."""
+def _graph_tables(
+    path: Path,
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]], dict[str, list[str]]]:
+    """Initializers as float32 arrays, and each node's inputs and outputs by node name."""
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.load(str(path))
     values = {i.name: numpy_helper.to_array(i).astype(np.float32) for i in proto.graph.initializer}
     inputs = {n.name: list(n.input) for n in proto.graph.node}
-    return values, inputs
+    outputs = {n.name: list(n.output) for n in proto.graph.node}
+    return values, inputs, outputs
 
 
 def ig_weights(path: Path, context: int) -> dict[str, np.ndarray]:
     """IG's weights by Keras path (``ig_enc1/kernel``, ...) from an ekgan ONNX export."""
-    values, inputs = _graph_tables(path)
+    values, inputs, outputs = _graph_tables(path)
 
     def init(name: str) -> np.ndarray:
         key = _PREFIX + name
         if key not in values:
             raise ValueError(f"{path}: no initializer {name!r}; not an ekgan IG export?")
         return values[key]
+
+    made_by = {out: inputs[name] for name, outs in outputs.items() for out in outs}
+
+    def producer(node: str) -> list[str]:
+        """The inputs of the node whose output a named node takes first."""
+        key = _PREFIX + node
+        if key not in inputs:
+            raise ValueError(f"{path}: no node {node!r}; not an ekgan IG export?")
+        return made_by[inputs[key][0]]
 
     def operand(node: str, index: int) -> np.ndarray:
         """An initializer that a named node takes (tf2onnx renames folded constants)."""
@@ -64,13 +76,15 @@ def ig_weights(path: Path, context: int) -> dict[str, np.ndarray]:
         out[f"{layer}/moving_mean"] = np.zeros(n, np.float32)
         out[f"{layer}/moving_variance"] = np.full(n, 1.0 - BN_EPSILON, np.float32)
 
-    # ONNX Conv kernels are (out, in, h, w); Keras Conv2D's (h, w, in, out).
-    out["ig_enc0/kernel"] = init("ig_enc0_1/convolution/ReadVariableOp:0").transpose(2, 3, 1, 0)
-    for i in range(1, 5):
-        kernel = init(f"ig_enc{i}_1/convolution/merged_input:0")
-        out[f"ig_enc{i}/kernel"] = kernel.transpose(2, 3, 1, 0)
-        bias = init(f"ig_enc{i}_bn_1/batchnorm/sub:0")
-        frozen_bn(f"ig_enc{i}_bn", np.ones_like(bias), bias)
+    # Each encoder stage is one Conv feeding its activation (the batch norm folded in, when the
+    # exporter could: a frozen unit-scale norm leaves the kernel's own name). ONNX Conv kernels
+    # are (out, in, h, w); Keras Conv2D's (h, w, in, out).
+    for i in range(5):
+        conv = producer(f"ig_enc{i}_act_1/LeakyRelu")
+        out[f"ig_enc{i}/kernel"] = values[conv[1]].transpose(2, 3, 1, 0)
+        if i > 0:
+            bias = values[conv[2]]
+            frozen_bn(f"ig_enc{i}_bn", np.ones_like(bias), bias)
     for i in range(context):
         c = f"ig_ctx{i}"
         for ln in ("ln1", "ln2"):
@@ -97,7 +111,7 @@ def ig_weights(path: Path, context: int) -> dict[str, np.ndarray]:
         )
         frozen_bn(
             f"ig_dec{i}_bn",
-            init(f"ig_dec{i}_bn_1/batchnorm/mul:0"),
+            operand(f"ig_dec{i}_bn_1/batchnorm/mul_1", 1),
             operand(f"ig_dec{i}_bn_1/batchnorm/add_1", 1),
         )
     out["ig_out/kernel"] = init("ig_out_1/conv_transpose/ReadVariableOp:0").transpose(2, 3, 1, 0)

@@ -24,8 +24,11 @@ if importlib.util.find_spec("jax") is None:
 REPO = Path(__file__).resolve().parents[2]
 UPDATES = 4
 LR = 1e-4  # Config's default learning rate
-#: One- vs two-device runs differ only in float summation order. Losses: measured 8e-8 relative.
-LOSS_RTOL = 1e-5
+#: One- vs two-device runs differ only in float summation order. Losses: measured 8e-8 relative on
+#: the machine that wrote this test, 3.8e-5 on another CPU (its XLA sums in another order, and the
+#: amplitude term's window std amplifies it by the fourth update); an update from half the batch
+#: would move them far more (not measured).
+LOSS_RTOL = 1e-4
 #: Weights: measured 2e-4 of an array's peak for a kernel. Adam moves every element ~LR per
 #: update whatever its gradient's size, so elements with near-zero gradients (batch-norm betas
 #: starting at 0) differ by rounding-level noise scaled up to a fraction of LR: measured up to
@@ -146,7 +149,12 @@ def test_two_devices_split_the_batch_and_match_one(runs: dict[int, dict]) -> Non
             np.testing.assert_allclose(two[k], one[k], rtol=LOSS_RTOL, err_msg=k)
         elif k.startswith("ig"):
             atol = PEAK_RTOL * float(np.abs(one[k]).max()) + ADAM_NOISE
-            np.testing.assert_allclose(two[k], one[k], rtol=0, atol=atol, err_msg=k)
+            off = np.abs(two[k] - one[k]) > atol
+            # A few elements whose gradients are near zero carry rounding noise that Adam scales
+            # up to a fraction of LR (this machine's XLA: 58 of 65,536, up to 0.3 x LR x
+            # UPDATES); a real error (a device's half-batch gradient) moves nearly all of them.
+            assert off.mean() < 0.005, f"{k}: {off.sum()} of {off.size} beyond {atol:.2e}"
+            assert np.abs(two[k] - one[k]).max() < LR * UPDATES, k
 
 
 @pytest.mark.slow
