@@ -24,6 +24,7 @@ from ecg12.trust import CALIBRATION_FS
 
 if TYPE_CHECKING:
     from ecg12.model import Model
+    from ecg12.registry import ModelCard
 
 DEFAULT_OUT_FS = 500.0
 #: Highest output rate: ten times any ECG's bandwidth, and 10 s x 12 leads stay ~5 MB.
@@ -129,20 +130,35 @@ def assemble(model: Model, prepared: Prepared, stitched: Stitched, rate: float) 
         calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
         expected = model.card.trust.expected_error(calib, CALIBRATION_FS, spread)
         grades = model.card.trust.grades(expected, calib)
+    return make_result(model.card, inp, mv, rate, inp.warnings, spread, expected, grades)
+
+
+def make_result(
+    card: ModelCard,
+    lead: LeadInput | LeadSource,
+    p_signal: np.ndarray,
+    rate: float,
+    warnings: list[str],
+    spread: np.ndarray,
+    expected: np.ndarray | None,
+    grades: list[str] | None,
+) -> Reconstruction:
+    """A result carrying the model's and the input's provenance, for the whole-record and the
+    streamed paths alike."""
     return Reconstruction(
-        p_signal=mv.astype(np.float32),
+        p_signal=p_signal.astype(np.float32),
         fs=float(rate),
-        model=model.card.name,
-        model_version=model.card.version,
-        source=inp.source,
-        input_lead=inp.lead,
-        input_fs=inp.fs,
-        input_format=inp.format,
-        warnings=inp.warnings,
+        model=card.name,
+        model_version=card.version,
+        source=lead.source,
+        input_lead=lead.lead,
+        input_fs=lead.fs,
+        input_format=lead.format,
+        warnings=warnings,
         window_spread_mv=spread,
         expected_error_mv=expected,
         grades=grades,
-        from_other_lead=inp.other_lead,
+        from_other_lead=lead.other_lead,
     )
 
 

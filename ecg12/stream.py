@@ -21,7 +21,7 @@ import numpy as np
 
 from ecg12.inference import finish
 from ecg12.leads import LEAD_NAMES
-from ecg12.pipeline import to_rate
+from ecg12.pipeline import make_result, to_rate
 from ecg12.preprocess import band_sos, notch_sos, preprocess
 from ecg12.result import Reconstruction, record_name
 from ecg12.sources import LeadSource
@@ -218,21 +218,8 @@ class Stream:
             expected = np.average([g[1] for g in graded], axis=0, weights=weights)
             amp = np.average([g[2] for g in graded], axis=0, weights=weights)
             grades = card.trust.grades_for(expected, amp)
-        return Reconstruction(
-            p_signal=np.empty((0, len(LEAD_NAMES)), dtype=np.float32),
-            fs=float(self.rate),
-            model=card.name,
-            model_version=card.version,
-            source=lead.source,
-            input_lead=lead.lead,
-            input_fs=lead.fs,
-            input_format=lead.format,
-            warnings=warnings,
-            window_spread_mv=spread,
-            expected_error_mv=expected,
-            grades=grades,
-            from_other_lead=lead.other_lead,
-        )
+        empty = np.empty((0, len(LEAD_NAMES)), dtype=np.float32)
+        return make_result(card, lead, empty, self.rate, warnings, spread, expected, grades)
 
     def write(
         self, outdir: str | Path, name: str | None = None, overwrite: bool = False
