@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import wfdb
 from click.testing import CliRunner
+from edffile import write_edf
 
 import ecg12
 from ecg12.cli import main
@@ -51,49 +52,6 @@ def one_line_error(result, *needles: str) -> None:
 
 
 # --- EDF ------------------------------------------------------------------------------------
-
-
-def write_edf(
-    path: Path,
-    signals: list[tuple[str, str, np.ndarray, int]],
-    record_s: float,
-    *,
-    duration_field: str | None = None,
-    header_bytes: int | None = None,
-) -> Path:
-    """EDF with (label, unit, integer values in that unit, samples per data record) signals."""
-    ns = len(signals)
-    n_records = len(signals[0][2]) // signals[0][3]
-
-    def fields(values: list[str], width: int) -> bytes:
-        return b"".join(v.ljust(width)[:width].encode("latin-1") for v in values)
-
-    header = (
-        fields(["0"], 8)
-        + fields(["X X X X"], 80)
-        + fields(["Startdate X X X X"], 80)
-        + fields(["01.01.24", "00.00.00", str(header_bytes or 256 * (ns + 1))], 8)
-        + fields([""], 44)
-        + fields([str(n_records), duration_field or f"{record_s:g}"], 8)
-        + fields([str(ns)], 4)
-        + fields([s[0] for s in signals], 16)
-        + fields([""] * ns, 80)
-        + fields([s[1] for s in signals], 8)
-        + fields(["-32768"] * ns, 8)
-        + fields(["32767"] * ns, 8)
-        + fields(["-32768"] * ns, 8)
-        + fields(["32767"] * ns, 8)
-        + fields([""] * ns, 80)
-        + fields([str(s[3]) for s in signals], 8)
-        + fields([""] * ns, 32)
-    )
-    body = b"".join(
-        np.round(values[k * n : (k + 1) * n]).astype("<i2").tobytes()
-        for k in range(n_records)
-        for _, _, values, n in signals
-    )
-    path.write_bytes(header + body)
-    return path
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
+from edffile import write_edf
 from scipy.signal import resample_poly
 
 from ecg12.errors import InputError
@@ -141,50 +142,11 @@ def test_edf_written_by_wfdb(tmp_path: Path, shared_data: Path, truth) -> None:
     np.testing.assert_allclose(rec.signal, truth.p_signal, atol=1e-6)
 
 
-def _write_edf_plus(path: Path, signals: list[tuple[str, str, np.ndarray, int]]) -> None:
-    """A minimal EDF+C file: 1 s data records, the given (label, unit, values, rate) signals
-    (values in their unit, stored with a 1-unit step) plus an "EDF Annotations" signal."""
-    n_records = len(signals[0][2]) // signals[0][3]
-    labels = [s[0] for s in signals] + ["EDF Annotations"]
-    units = [s[1] for s in signals] + [""]
-    counts = [s[3] for s in signals] + [30]
-    full = ("-32768", "32767", "-32768", "32767")
-    ranges = [full] * len(signals) + [("-1", "1", *full[2:])]
-    ns = len(labels)
-
-    def fields(values: list[str], width: int) -> bytes:
-        return b"".join(v.ljust(width)[:width].encode("latin-1") for v in values)
-
-    header = (
-        fields(["0"], 8)
-        + fields(["X X X X"], 80)
-        + fields(["Startdate X X X X"], 80)
-        + fields(["01.01.24", "00.00.00", str(256 * (ns + 1))], 8)
-        + fields(["EDF+C"], 44)
-        + fields([str(n_records), "1"], 8)
-        + fields([str(ns)], 4)
-        + fields(labels, 16)
-        + fields([""] * ns, 80)
-        + fields(units, 8)
-        + b"".join(fields([r[k] for r in ranges], 8) for k in (0, 1, 2, 3))
-        + fields([""] * ns, 80)
-        + fields([str(c) for c in counts], 8)
-        + fields([""] * ns, 32)
-    )
-    blocks = []
-    for k in range(n_records):
-        for _, _, values, rate in signals:
-            blocks.append(np.round(values[k * rate : (k + 1) * rate]).astype("<i2").tobytes())
-        tal = f"+{k}\x14\x14\x00".encode().ljust(60, b"\x00")
-        blocks.append(tal)
-    path.write_bytes(header + b"".join(blocks))
-
-
 def test_edf_plus_with_annotations_and_two_rates(tmp_path: Path, truth) -> None:
     lead_i_uv = truth.p_signal[:, 0] * 1000
     resp = np.sin(np.arange(2500) / 250 * 2 * np.pi * 0.3) * 1000
     out = tmp_path / "holter.edf"
-    _write_edf_plus(out, [("ECG I", "uV", lead_i_uv, 500), ("Resp", "uV", resp, 250)])
+    write_edf(out, [("ECG I", "uV", lead_i_uv, 500), ("Resp", "uV", resp, 250)], annotations=True)
     x, fs, name, rec = read_lead(out)
     assert (rec.format, fs, name, rec.units) == ("edf", 500.0, "ECG I", ["mV"])
     assert "Resp (250 Hz)" in rec.comments[0]
@@ -193,7 +155,7 @@ def test_edf_plus_with_annotations_and_two_rates(tmp_path: Path, truth) -> None:
 
 def test_truncated_and_invalid_edf(tmp_path: Path, truth) -> None:
     out = tmp_path / "cut.edf"
-    _write_edf_plus(out, [("I", "uV", truth.p_signal[:, 0] * 1000, 500)])
+    write_edf(out, [("I", "uV", truth.p_signal[:, 0] * 1000, 500)], annotations=True)
     out.write_bytes(out.read_bytes()[:-2000])
     with pytest.raises(InputError, match=r"cut\.edf: truncated: header promises 10 data records"):
         read_recording(out)

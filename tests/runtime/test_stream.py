@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import wfdb
 from test_pipeline import lead_i
-from test_trust import trust_block
 
 import ecg12
 from ecg12.sources import LeadSource, ReadOptions, open_lead
@@ -40,14 +38,6 @@ def write_wfdb(x: np.ndarray, fs: float, folder: Path) -> Path:
         write_dir=str(folder),
     )
     return folder / "long.hea"
-
-
-@pytest.fixture
-def calibrated(tiny_model: Path) -> Path:
-    data = json.loads(tiny_model.read_text())
-    data["models"]["tiny"]["trust"] = trust_block()
-    tiny_model.write_text(json.dumps(data))
-    return tiny_model
 
 
 def test_ten_minutes_in_blocks_equal_the_whole_record(calibrated: Path, tmp_path: Path) -> None:

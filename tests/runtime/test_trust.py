@@ -33,15 +33,6 @@ def trust_block() -> dict:
     }
 
 
-@pytest.fixture
-def calibrated(tiny_model: Path) -> Path:
-    """The tiny model with a known calibration in its card."""
-    data = json.loads(tiny_model.read_text())
-    data["models"]["tiny"]["trust"] = trust_block()
-    tiny_model.write_text(json.dumps(data))
-    return tiny_model
-
-
 def test_expected_error_follows_the_calibration(calibrated: Path) -> None:
     rec = ecg12.reconstruct(EXAMPLE)
     amp = np.percentile(rec.p_signal, 99, axis=0) - np.percentile(rec.p_signal, 1, axis=0)
