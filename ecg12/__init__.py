@@ -1,4 +1,4 @@
-"""ecg12: a 12-lead ECG estimated from a single Lead I recording.
+"""ecg12: a 12-lead ECG estimated from a Lead I recording, or from whichever leads it has.
 
 Run from a checkout (``examples/`` holds a 30 s synthetic Lead I record):
 

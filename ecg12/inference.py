@@ -1,7 +1,9 @@
 """The model-agnostic middle of the pipeline: windows -> model -> stitched, mV, consistent leads.
 
-``predict`` is any callable with the ecg12 contract, (batch, window) -> (batch, 12, window):
-an onnxruntime session at run time, a Keras model during training. Both therefore share this code.
+``predict`` is any callable with an ecg12 contract: (batch, window) -> (batch, 12, window) for a
+Lead I model; (batch, 12, window) given leads and (batch, 12) presence -> (batch, 12, window)
+for an any-lead model. An onnxruntime session at run time, a Keras model during training: both
+therefore share this code.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ecg12.leads import derive_limb_leads
+from ecg12.leads import assemble_given, derive_limb_leads
 from ecg12.preprocess import PreprocessSpec, to_millivolts
 from ecg12.windows import overlap_spread, split, stitch
 
-Predict = Callable[[np.ndarray], np.ndarray]
+Predict = Callable[..., np.ndarray]
 
 
 class Stitched(NamedTuple):
@@ -27,24 +29,37 @@ class Stitched(NamedTuple):
 
 
 def infer(
-    leads_i: Sequence[np.ndarray], spec: PreprocessSpec, predict: Predict, batch_size: int = 256
+    signals: Sequence[np.ndarray],
+    spec: PreprocessSpec,
+    predict: Predict,
+    batch_size: int = 256,
+    present: Sequence[np.ndarray] | None = None,
 ) -> list[Stitched]:
-    """Conditioned Lead I signals (model units) -> raw 12-lead predictions (samples x 12).
+    """Conditioned signals (model units) -> raw 12-lead predictions (samples x 12).
 
+    Lead I signals (samples,) for a Lead I model; for an any-lead model the given leads
+    (samples, 12), zero where not given, with ``present`` holding each signal's (12,) mask.
     Windows of all signals are pooled into full batches, so many short records run as fast as
     one long one.
     """
-    windows = [split(np.asarray(x, dtype=np.float32), spec.window, spec.stride) for x in leads_i]
+    windows = [split(np.asarray(x, dtype=np.float32), spec.window, spec.stride) for x in signals]
     if not windows:
         return []
     pooled = np.concatenate(windows)
-    out = np.concatenate(
-        [predict(pooled[i : i + batch_size]) for i in range(0, len(pooled), batch_size)]
-    )
+    masks = None
+    if present is not None:
+        counts = [len(w) for w in windows]
+        masks = np.repeat(np.asarray(present, np.float32).reshape(-1, 12), counts, axis=0)
+
+    def run(i: int) -> np.ndarray:
+        batch = pooled[i : i + batch_size]
+        return predict(batch) if masks is None else predict(batch, masks[i : i + batch_size])
+
+    out = np.concatenate([run(i) for i in range(0, len(pooled), batch_size)])
     if out.shape != (len(pooled), 12, spec.window):
         raise ValueError(f"model returned {out.shape}, expected {(len(pooled), 12, spec.window)}")
     results, k = [], 0
-    for x, w in zip(leads_i, windows, strict=True):
+    for x, w in zip(signals, windows, strict=True):
         pred = out[k : k + len(w)]
         results.append(
             Stitched(stitch(pred, len(x), spec.stride), overlap_spread(pred, len(x), spec.stride))
@@ -53,8 +68,21 @@ def infer(
     return results
 
 
-def finish(leads: np.ndarray, lead_i: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """Model units -> mV, Lead I replaced by the input itself, limb leads derived from I and II."""
+def finish(
+    leads: np.ndarray,
+    inputs: np.ndarray,
+    spec: PreprocessSpec,
+    present: np.ndarray | None = None,
+) -> np.ndarray:
+    """Model units -> mV with the input itself in the output and the limb leads consistent.
+
+    A Lead I model: ``inputs`` is the conditioned Lead I, which replaces the model's; III, aVR,
+    aVL and aVF are derived from I and II. An any-lead model: ``inputs`` are the given leads
+    (samples, 12) and ``present`` their mask, assembled by :func:`ecg12.leads.assemble_given`.
+    """
     out = np.array(leads, dtype=np.float32, copy=True)
-    out[:, 0] = lead_i
+    if present is None:
+        out[:, 0] = inputs
+    else:
+        out = assemble_given(out, np.asarray(inputs, np.float32), present)
     return derive_limb_leads(to_millivolts(out, spec))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,13 +10,15 @@ import numpy as np
 
 from ecg12.errors import ModelError
 from ecg12.pipeline import DEFAULT_OUT_FS
-from ecg12.registry import ModelCard, Registry, load_registry, model_path
+from ecg12.registry import Inputs, ModelCard, Registry, load_registry, model_path
 
 if TYPE_CHECKING:
     from ecg12.result import Reconstruction
     from ecg12.stream import Stream
 
 DEVICES = ("auto", "cpu", "cuda")
+# The ONNX inputs of each contract (see ecg12.registry.Inputs); the output is always "leads".
+_CONTRACTS = {"lead_i": ("lead_i",), "any": ("given", "present")}
 
 
 def providers(device: str) -> tuple[list[str], str | None]:
@@ -71,14 +74,21 @@ class Model:
             )
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
-        if inputs != ["lead_i"] or outputs != ["leads"]:
+        expected = _CONTRACTS[card.inputs]
+        if sorted(inputs) != sorted(expected) or outputs != ["leads"]:
             raise ModelError(
-                f"{path}: expected input 'lead_i' and output 'leads', got {inputs} -> {outputs}"
+                f"{path}: expected input {' and '.join(map(repr, expected))} and output "
+                f"'leads', got {inputs} -> {outputs}"
             )
 
     @property
     def name(self) -> str:
         return self.card.name
+
+    @property
+    def inputs(self) -> Inputs:
+        """``lead_i``: the model takes Lead I only; ``any``: any set of standard leads."""
+        return self.card.inputs
 
     def __repr__(self) -> str:
         return f"<ecg12 Model {self.card.name} {self.card.version} on {self.device}>"
@@ -89,14 +99,26 @@ class Model:
         than 256 (180 against 172 windows/s on 2 cores) with a third of the memory."""
         return 256 if self.device == "cuda" else 32
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Raw model call on conditioned windows: (batch, window) -> (batch, 12, window)."""
+    def predict(self, windows: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        """Raw model call on conditioned windows -> (batch, 12, window).
+
+        A Lead I model takes (batch, window); an any-lead model the given leads (batch, 12,
+        window), zero where not given, and ``present`` (batch, 12), 1 where given.
+        """
         x = np.ascontiguousarray(windows, np.float32)
+        if (present is None) != (self.inputs == "lead_i"):
+            raise ValueError(f"{self.name} takes {' and '.join(_CONTRACTS[self.inputs])}")
+        feeds = {"lead_i": x}
+        if present is not None:
+            feeds = {"given": x, "present": np.ascontiguousarray(present, np.float32)}
         n = self.batch_size
         if len(x) <= n:
-            return self.session.run(["leads"], {"lead_i": x})[0]
+            return self.session.run(["leads"], feeds)[0]
         return np.concatenate(
-            [self.session.run(["leads"], {"lead_i": x[i : i + n]})[0] for i in range(0, len(x), n)]
+            [
+                self.session.run(["leads"], {k: v[i : i + n] for k, v in feeds.items()})[0]
+                for i in range(0, len(x), n)
+            ]
         )
 
     def reconstruct(
@@ -105,6 +127,7 @@ class Model:
         fs: float | None = None,
         *,
         lead: str | None = None,
+        leads: str | Sequence[str] | Mapping[str, str] | None = None,
         out_fs: float | None = DEFAULT_OUT_FS,
         notch_hz: float | None = None,
         accept_other_lead: bool = False,
@@ -116,6 +139,7 @@ class Model:
             [source],
             fs,
             lead=lead,
+            leads=leads,
             out_fs=out_fs,
             notch_hz=notch_hz,
             accept_other_lead=accept_other_lead,
@@ -129,6 +153,7 @@ class Model:
         fs: float | None = None,
         *,
         lead: str | None = None,
+        leads: str | Sequence[str] | Mapping[str, str] | None = None,
         out_fs: float | None = DEFAULT_OUT_FS,
         notch_hz: float | None = None,
         accept_other_lead: bool = False,
@@ -137,12 +162,13 @@ class Model:
     ) -> list[Reconstruction]:
         """Many recordings in one pass: their windows share batches (fast for short records).
 
-        The options apply to every input; see :func:`ecg12.reconstruct`.
+        The options apply to every input; see :func:`ecg12.reconstruct`. An any-lead model
+        uses every chosen lead (Lead I alone included); a Lead I model Lead I, as it always has.
         """
         from ecg12.pipeline import reconstruct_inputs
-        from ecg12.sources import ReadOptions
+        from ecg12.sources import read_options
 
-        options = ReadOptions(fs, lead, accept_other_lead, units, gain)
+        options = read_options(fs, lead, leads, accept_other_lead, units, gain)
         return reconstruct_inputs(self, sources, options, out_fs=out_fs, notch_hz=notch_hz)
 
     def stream(
@@ -151,6 +177,7 @@ class Model:
         fs: float | None = None,
         *,
         lead: str | None = None,
+        leads: str | Sequence[str] | Mapping[str, str] | None = None,
         out_fs: float | None = DEFAULT_OUT_FS,
         notch_hz: float | None = None,
         accept_other_lead: bool = False,
@@ -164,12 +191,12 @@ class Model:
         other formats whole.
         """
         from ecg12.pipeline import check_notch, check_out_fs
-        from ecg12.sources import ReadOptions, open_lead
+        from ecg12.sources import open_for, read_options
         from ecg12.stream import Stream
 
         rate = self.spec.fs if out_fs is None else check_out_fs(out_fs)
-        options = ReadOptions(fs, lead, accept_other_lead, units, gain)
-        return Stream(self, open_lead(source, options), rate, check_notch(notch_hz))
+        options = read_options(fs, lead, leads, accept_other_lead, units, gain)
+        return Stream(self, open_for(self.inputs, source, options), rate, check_notch(notch_hz))
 
 
 def load(

@@ -1,4 +1,5 @@
-"""read -> check -> preprocess -> model -> stitch -> mV -> consistent leads -> output rate.
+"""read -> choose model -> check -> preprocess -> model -> stitch -> mV -> consistent leads ->
+output rate.
 
 Each step is a function of its own in its own module; this one only chains them.
 """
@@ -6,7 +7,7 @@ Each step is a function of its own in its own module; this one only chains them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -16,15 +17,23 @@ import numpy as np
 
 from ecg12.errors import InputError
 from ecg12.inference import Stitched, finish, infer
-from ecg12.leads import derive_limb_leads
+from ecg12.leads import LEAD_NAMES, derive_limb_leads, place_leads
 from ecg12.preprocess import PreprocessSpec, preprocess, resample
 from ecg12.result import Reconstruction
-from ecg12.sources import DEFAULT_READ, LeadSource, ReadOptions, open_lead
-from ecg12.trust import CALIBRATION_FS
+from ecg12.sources import (
+    DEFAULT_READ,
+    LeadSource,
+    ReadOptions,
+    choose_model,
+    open_for,
+    open_recording,
+    read_options,
+)
+from ecg12.trust import CALIBRATION_FS, Calibration, inputs_key
 
 if TYPE_CHECKING:
     from ecg12.model import Model
-    from ecg12.registry import ModelCard
+    from ecg12.registry import Inputs, ModelCard
 
 DEFAULT_OUT_FS = 500.0
 #: Highest output rate: ten times any ECG's bandwidth, and 10 s x 12 leads stay ~5 MB.
@@ -32,47 +41,18 @@ MAX_OUT_FS = 10_000.0
 
 
 @dataclass(frozen=True)
-class LeadInput:
-    """The input lead as read and checked: mV at its own rate, with where it came from."""
-
-    signal: np.ndarray
-    fs: float
-    lead: str
-    source: str
-    format: str
-    warnings: list[str]
-    other_lead: bool = False  # a named lead other than Lead I, accepted on request
-
-
-@dataclass(frozen=True)
 class Prepared:
-    """An input ready for the model: the checked lead and its conditioned form (model units)."""
+    """An input ready for the model: its leads as read and checked (unusable ones left out),
+    what needs saying so far, and the conditioned signal in model units.
 
-    input: LeadInput
-    conditioned: np.ndarray
-
-
-def read_input(
-    source: str | Path | np.ndarray, spec: PreprocessSpec, options: ReadOptions = DEFAULT_READ
-) -> LeadInput:
-    """Read a file or take an array, pick the lead and check that the model can use it.
-
-    Arrays and files go through the same readers and checks (see :func:`open_lead`).
+    A Lead I model: ``conditioned`` is Lead I (samples,). An any-lead model: the given leads
+    (samples, 12), zero where not given, limb leads completed, and ``present`` their mask.
     """
-    return check_input(open_lead(source, options), spec)
 
-
-def check_input(lead: LeadSource, spec: PreprocessSpec) -> LeadInput:
-    """Read an opened lead whole and check that the model can use it."""
-    from ecg12.quality import check_lead
-
-    report = check_lead(
-        lead.read(0, lead.n), lead.fs, lead.source, math.ceil(spec.window_seconds * lead.fs)
-    )
-    warnings = lead.notes + list(report.warnings)
-    return LeadInput(
-        report.signal, lead.fs, lead.lead, lead.source, lead.format, warnings, lead.other_lead
-    )
+    lead: LeadSource
+    warnings: list[str]
+    conditioned: np.ndarray
+    present: np.ndarray | None = None
 
 
 def prepare(
@@ -80,28 +60,54 @@ def prepare(
     spec: PreprocessSpec,
     options: ReadOptions = DEFAULT_READ,
     notch_hz: float | None = None,
+    inputs: Inputs = "lead_i",
 ) -> Prepared:
-    """Read, check and condition one input: all the work before the model, per input.
+    """Read, check and condition one input for a model with ``inputs``: all the work before
+    the model.
 
     A plain function of picklable arguments, so a pool of worker processes can run it.
     """
-    return prepare_lead(open_lead(source, options), spec, notch_hz)
+    return prepare_lead(open_for(inputs, source, options), spec, notch_hz)
 
 
 def prepare_lead(lead: LeadSource, spec: PreprocessSpec, notch_hz: float | None) -> Prepared:
-    """:func:`prepare` for a lead already opened."""
-    inp = check_input(lead, spec)
-    return Prepared(inp, preprocess(inp.signal, inp.fs, spec, notch_hz=notch_hz))
+    """Read an opened input whole, check each lead and condition it (each lead on its own).
+
+    An any-lead input leaves out a lead that cannot be used unless the user named it
+    (:func:`ecg12.quality.check_leads`), and is placed into the 12 standard rows.
+    """
+    from ecg12.quality import check_leads
+
+    least = math.ceil(spec.window_seconds * lead.fs)
+    signal, kept, warnings = check_leads(
+        lead.read(0, lead.n), lead.fs, where(lead), least, lead.required
+    )
+    lead, warnings = lead.keep(kept), lead.notes + warnings
+    if not lead.any_lead:
+        return Prepared(lead, warnings, preprocess(signal[:, 0], lead.fs, spec, notch_hz=notch_hz))
+    conditioned = preprocess(signal, lead.fs, spec, notch_hz=notch_hz)
+    return Prepared(lead, warnings, *place_leads(conditioned, lead.leads))
+
+
+def where(lead: LeadSource, span: str = "") -> list[str]:
+    """How messages name each lead of an input: the input (and ``span``), and for an any-lead
+    input the lead."""
+    if not lead.any_lead:
+        return [f"{lead.source}{span}"]
+    return [f"{lead.source}{span}, lead {name}" for name in lead.leads]
 
 
 def reconstruct_inputs(
     model: Model,
-    sources: list[str | Path | np.ndarray],
+    sources: list[str | Path | np.ndarray] | list[LeadSource],
     options: ReadOptions = DEFAULT_READ,
     out_fs: float | None = DEFAULT_OUT_FS,
     notch_hz: float | None = None,
 ) -> list[Reconstruction]:
-    """Reconstruct several inputs with one model, pooling their windows into shared batches."""
+    """Reconstruct several inputs with one model, pooling their windows into shared batches.
+
+    Inputs may be opened already (:func:`ecg12.sources.open_for`), as a model choice needs.
+    """
     if isinstance(sources, (str, Path, np.ndarray)) or not isinstance(sources, Sequence):
         raise InputError(
             f"expected a list of inputs, got a single {type(sources).__name__}; "
@@ -109,42 +115,79 @@ def reconstruct_inputs(
         )
     rate = model.spec.fs if out_fs is None else check_out_fs(out_fs)
     notch_hz = check_notch(notch_hz)
-    prepared = [prepare(s, model.spec, options, notch_hz) for s in sources]
+    leads = [
+        s if isinstance(s, LeadSource) else open_for(model.inputs, s, options) for s in sources
+    ]
+    prepared = [prepare_lead(lead, model.spec, notch_hz) for lead in leads]
     return complete(model, prepared, rate)
 
 
 def complete(model: Model, prepared: list[Prepared], rate: float) -> list[Reconstruction]:
     """Run the model on prepared inputs (their windows pooled into batches) and assemble each."""
-    raw = infer([p.conditioned for p in prepared], model.spec, model.predict)
+    raw = run_model(model, prepared)
     return [assemble(model, p, stitched, rate) for p, stitched in zip(prepared, raw, strict=True)]
+
+
+def run_model(model: Model, prepared: list[Prepared]) -> list[Stitched]:
+    """The model on prepared inputs, their windows pooled into batches: each one's stitched
+    prediction."""
+    present = None if model.inputs == "lead_i" else [p.present for p in prepared]
+    return infer([p.conditioned for p in prepared], model.spec, model.predict, present=present)
 
 
 def assemble(model: Model, prepared: Prepared, stitched: Stitched, rate: float) -> Reconstruction:
     """One input's stitched prediction -> the 12 leads in mV at ``rate``, with trust."""
-    spec, inp = model.spec, prepared.input
-    model_rate = finish(stitched.leads, prepared.conditioned, spec)
+    spec, lead = model.spec, prepared.lead
+    model_rate = finish(stitched.leads, prepared.conditioned, spec, prepared.present)
     spread = (stitched.spread * spec.scale_mv).astype(np.float32)
     mv = to_rate(model_rate, spec.fs, rate)
+    given = given_leads(prepared.present)
+    trust, warnings = calibration(model.card, given, prepared.warnings)
     expected = grades = None
-    if model.card.trust is not None:
+    if trust is not None:
         calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
-        expected = model.card.trust.expected_error(calib, CALIBRATION_FS, spread)
-        grades = model.card.trust.grades(expected, calib)
-    return make_result(model.card, inp, mv, rate, inp.warnings, spread, expected, grades)
+        expected = trust.expected_error(calib, CALIBRATION_FS, spread)
+        grades = trust.grades(expected, calib)
+    return make_result(model.card, lead, mv, rate, warnings, spread, expected, grades, given)
+
+
+def given_leads(present: np.ndarray | None) -> list[str] | None:
+    """The names of the leads a mask marks given; None for a Lead I model (no mask)."""
+    if present is None:
+        return None
+    return [name for name, p in zip(LEAD_NAMES, present, strict=True) if p > 0]
+
+
+def calibration(
+    card: ModelCard, given: list[str] | None, warnings: list[str]
+) -> tuple[Calibration | None, list[str]]:
+    """The card's calibration for the given leads (None: a Lead I model), and the warnings,
+    with one added where an any-lead card is calibrated, but not for these leads."""
+    trust = card.calibration(given or ["I"])
+    if trust is None and given is not None and card.trust_by_inputs:
+        key = inputs_key(given)
+        known = ", ".join(sorted(card.trust_by_inputs))
+        warnings = [
+            *warnings,
+            f"model {card.name} has no error calibration for leads {key} given "
+            f"(calibrated: {known}); no expected error or grades",
+        ]
+    return trust, warnings
 
 
 def make_result(
     card: ModelCard,
-    lead: LeadInput | LeadSource,
+    lead: LeadSource,
     p_signal: np.ndarray,
     rate: float,
     warnings: list[str],
     spread: np.ndarray,
     expected: np.ndarray | None,
     grades: list[str] | None,
+    given: list[str] | None = None,
 ) -> Reconstruction:
     """A result carrying the model's and the input's provenance, for the whole-record and the
-    streamed paths alike."""
+    streamed paths alike. ``given``: the leads given to an any-lead model (None: Lead I model)."""
     return Reconstruction(
         p_signal=p_signal.astype(np.float32),
         fs=float(rate),
@@ -159,6 +202,9 @@ def make_result(
         expected_error_mv=expected,
         grades=grades,
         from_other_lead=lead.other_lead,
+        input_leads=list(lead.leads),
+        input_channels=list(lead.channels),
+        given_leads=given,
     )
 
 
@@ -197,6 +243,7 @@ def reconstruct(
     fs: float | None = None,
     *,
     lead: str | None = None,
+    leads: str | Sequence[str] | Mapping[str, str] | None = None,
     model: str | Model | None = None,
     device: str = "auto",
     out_fs: float | None = DEFAULT_OUT_FS,
@@ -205,27 +252,47 @@ def reconstruct(
     units: str | None = None,
     gain: float | None = None,
 ) -> Reconstruction:
-    """Estimate the 12-lead ECG from a Lead I recording.
+    """Estimate the 12-lead ECG from the leads a recording has (Lead I, or any standard leads).
 
     ``source`` is a file (WFDB, EDF, text/CSV, Apple Health CSV, .npy) or an array in mV, 1-D
     or (samples, channels) (then ``fs`` is required); arrays get the same checks as files.
-    ``lead`` picks the channel when none is named I. A channel named as another lead (II,
-    MLII, V1, ...) is refused unless ``accept_other_lead``; the result then says so
-    everywhere. ``units`` (mV, uV, V) or ``gain`` (ADC units per mV) state the scale of
-    inputs that carry none. ``model`` is a name or a loaded :class:`~ecg12.model.Model`
-    (reuse one for many files). ``out_fs`` is the output rate (default 500 Hz; None keeps
-    the model's rate). ``notch_hz`` (50 or 60) removes mains interference first.
+
+    Which leads: every channel named as a standard lead (``Lead II``, ``V5``, ``MLII`` as II),
+    or ``leads``: names (``"I,II,V1"`` or a list), with ``CHANNEL=LEAD`` (or a dict) for
+    channels without a standard name (``{"ch1": "II"}``). ``lead`` picks one channel when none
+    is named I. A single channel without a lead name is taken as Lead I.
+
+    Which model: ``model`` is a name or a loaded :class:`~ecg12.model.Model` (reuse one for
+    many files). Without one, Lead I alone goes to the registry's default, any other set of
+    leads to its ``any_lead_default`` (where it names none, Lead I is taken from the file as
+    before). A Lead I model refuses a channel named as another lead (II, MLII, V1, ...) unless
+    ``accept_other_lead`` (which also keeps the choice on the default); the result then says
+    so everywhere. An any-lead model passes the given leads through and keeps the limb leads
+    consistent with them.
+
+    ``units`` (mV, uV, V) or ``gain`` (ADC units per mV) state the scale of inputs that carry
+    none. ``out_fs`` is the output rate (default 500 Hz; None keeps the model's rate).
+    ``notch_hz`` (50 or 60) removes mains interference first.
     """
     from ecg12.model import Model, load
+    from ecg12.registry import load_registry
 
-    loaded = model if isinstance(model, Model) else load(model, device=device)
-    return loaded.reconstruct(
-        source,
-        fs,
-        lead=lead,
-        out_fs=out_fs,
-        notch_hz=notch_hz,
-        accept_other_lead=accept_other_lead,
-        units=units,
-        gain=gain,
-    )
+    if model is not None:
+        loaded = model if isinstance(model, Model) else load(model, device=device)
+        return loaded.reconstruct(
+            source,
+            fs,
+            lead=lead,
+            leads=leads,
+            out_fs=out_fs,
+            notch_hz=notch_hz,
+            accept_other_lead=accept_other_lead,
+            units=units,
+            gain=gain,
+        )
+    options = read_options(fs, lead, leads, accept_other_lead, units, gain)
+    opened = open_recording(source, options)
+    registry = load_registry()
+    loaded = load(choose_model(registry, opened, options), device=device, registry=registry)
+    lead_source = open_for(loaded.inputs, opened, options)
+    return reconstruct_inputs(loaded, [lead_source], options, out_fs, notch_hz)[0]

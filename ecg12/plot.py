@@ -20,7 +20,7 @@ from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
 from ecg12.outputs import atomic_file
 from ecg12.preprocess import resample
 from ecg12.readers import read_recording
-from ecg12.result import RECONSTRUCTED
+from ecg12.result import MEASURED_LEADS, RECONSTRUCTED
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,6 +46,7 @@ COLOURS = MappingProxyType(
         "good": "#2ca02c",
         "fair": "#ffb000",
         "poor": "#d62728",
+        "measured": "#404040",  # the tag of a lead that was measured, not estimated
     }
 )
 
@@ -53,6 +54,7 @@ COLOURS = MappingProxyType(
 _LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 _RHYTHM_LEAD = "II"
 _GRADES = ("good", "fair", "poor")
+_MEASURED = "measured"
 _CAL_MM = 10.0  # room at the start of each row for the 1 mV calibration pulse
 _ROW_MM = 40.0  # height of one row of paper (4 mV)
 _BASELINE_MM = 17.0  # a row's 0 mV line above its bottom edge (QRS mostly points up)
@@ -76,6 +78,7 @@ def plot_12lead(
     start_s: float = 0.0,
     disclaimer: str | None = None,
     notes: list[str] | None = None,
+    measured: list[str] | None = None,
     overwrite: bool = False,
 ) -> Figure:
     """Draw a 12-lead ECG (samples x 12, mV, :data:`~ecg12.leads.LEAD_NAMES` order) as printed.
@@ -95,7 +98,8 @@ def plot_12lead(
     label: green 'good', amber 'fair', red 'poor'. A 'poor' lead's whole segment also gets a
     salmon background, so an unreliable lead cannot be read at a glance as if it were
     trustworthy. The rhythm strip carries Lead II's grade, and a legend in the footer says what
-    the tags mean.
+    the tags mean. ``measured`` leads (those an any-lead model was given; their grade may say
+    'measured' too) get a dark 'measured' tag instead, so they cannot be mistaken for estimates.
 
     ``disclaimer`` is printed under the title (a reconstruction always passes its own), and
     ``notes`` (input warnings) one per line in the footer, so a printout stands alone.
@@ -122,7 +126,7 @@ def plot_12lead(
         if compare_fs is not None and compare_fs != fs:
             ref = resample(ref, compare_fs, fs, axis=0)
         ref = ref[first : first + count]
-    grade_of = _check_grades(grades)
+    grade_of = _check_grades(grades) | {name: _MEASURED for name in measured or ()}
     if path is not None:  # refuse a bad suffix or an existing file before drawing
         _output_format(Path(path))
         if not overwrite and os.path.lexists(path):
@@ -155,6 +159,7 @@ class Printout:
     disclaimer: str | None  # set for an ecg12 reconstruction
     grades: list[str] | None
     warnings: list[str]
+    measured: list[str] | None = None  # an any-lead reconstruction's given leads
 
 
 def read_12lead(path: str | Path) -> tuple[np.ndarray, float]:
@@ -190,7 +195,9 @@ def read_printout(path: str | Path) -> Printout:
         None,
     )
     warnings = [c for c in rec.comments if c.startswith("warning: ")] if disclaimer else []
-    return Printout(signal, rec.fs, disclaimer, _grades(rec.comments), warnings)
+    return Printout(
+        signal, rec.fs, disclaimer, _grades(rec.comments), warnings, _measured(rec.comments)
+    )
 
 
 def _grades(comments: list[str]) -> list[str] | None:
@@ -201,9 +208,18 @@ def _grades(comments: list[str]) -> list[str] | None:
     found = {}
     for item in line[len(_TRUST_PREFIX) :].split(","):
         parts = item.split()
-        if len(parts) == 3 and parts[2] in _GRADES and _is_lead(parts[0]):
+        if len(parts) == 3 and parts[2] in (*_GRADES, _MEASURED) and _is_lead(parts[0]):
             found[lead_index(parts[0])] = parts[2]
     return [found[i] for i in range(len(LEAD_NAMES))] if len(found) == len(LEAD_NAMES) else None
+
+
+def _measured(comments: list[str]) -> list[str] | None:
+    """The leads a ``measured leads: II, V5; estimated: ...`` comment names."""
+    line = next((c for c in comments if c.startswith(MEASURED_LEADS)), None)
+    if line is None:
+        return None
+    names = [n.strip() for n in line[len(MEASURED_LEADS) :].split(";")[0].split(",")]
+    return [LEAD_NAMES[lead_index(n)] for n in names if _is_lead(n)]
 
 
 def _is_lead(name: str) -> bool:
@@ -226,9 +242,9 @@ def _check_grades(grades: list[str] | None) -> dict[str, str]:
         return {}
     if len(grades) != len(LEAD_NAMES):
         raise ValueError(f"grades needs one entry per lead (12), got {len(grades)}")
-    bad = [g for g in grades if g not in _GRADES]
+    bad = [g for g in grades if g not in (*_GRADES, _MEASURED)]
     if bad:
-        raise ValueError(f"grades must be one of {', '.join(_GRADES)}; got {bad[0]!r}")
+        raise ValueError(f"grades must be one of {', '.join(_GRADES)}, {_MEASURED}; got {bad[0]!r}")
     return dict(zip(LEAD_NAMES, grades, strict=True))
 
 
@@ -357,7 +373,7 @@ def _draw_notes(
     for k, note in enumerate(notes):
         y = (footer - _NOTE_MM * (k + 1)) / fig_h
         fig.text(left / fig_w, y, note, ha="left", va="bottom", fontsize=7)
-    if not grade_of:
+    if not set(grade_of.values()) & set(_GRADES):
         return
     x = 1 - (right + 31.0) / fig_w  # three badges, 10 mm apart, end at the paper's right edge
     fig.text(x, footer / fig_h, _GRADE_LEGEND, ha="right", va="bottom", fontsize=7)

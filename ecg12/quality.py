@@ -16,7 +16,7 @@ import numpy as np
 
 from ecg12.errors import InputError
 
-__all__ = ["QualityReport", "band_ratio", "check_lead", "r_peaks"]
+__all__ = ["QualityReport", "band_ratio", "check_lead", "check_leads", "r_peaks"]
 
 #: Longest run of missing samples that linear interpolation may bridge (shorter than a beat).
 MAX_GAP_S = 0.5
@@ -116,6 +116,39 @@ def check_lead(x: np.ndarray, fs: float, source: str, min_samples: int) -> Quali
     )
 
 
+def check_leads(
+    x: np.ndarray,
+    fs: float,
+    wheres: list[str],
+    min_samples: int,
+    required: tuple[bool, ...] | list[bool],
+) -> tuple[np.ndarray, list[int], list[str]]:
+    """:func:`check_lead` on each column of ``x`` (samples, leads), named ``wheres`` in messages.
+
+    A lead that cannot be used is left out with a warning, unless ``required`` (the user named
+    it), which makes it an error; so is having none left (the first lead's error). Returns the
+    usable leads repaired, their column indices and the warnings.
+    """
+    kept, signals, warnings = [], [], []
+    first: InputError | None = None
+    for j, where in enumerate(wheres):
+        try:
+            report = check_lead(x[:, j], fs, where, min_samples)
+        except InputError as exc:
+            if required[j]:
+                raise
+            first = first or exc
+            warnings.append(f"{exc}; left out")
+            continue
+        kept.append(j)
+        signals.append(report.signal)
+        warnings += report.warnings
+    if not kept:
+        assert first is not None
+        raise first
+    return np.stack(signals, axis=1), kept, warnings
+
+
 def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
     """Sample indices of R peaks: maxima of the 5-30 Hz envelope, at least 0.3 s apart."""
     from scipy import signal as sps  # ~0.5 s to import: keep `ecg12 --help` fast
@@ -141,7 +174,7 @@ def _unlike_training_data(x: np.ndarray, fs: float, amplitude: float, source: st
     warnings = []
     if amplitude > LARGE_AMPLITUDE_MV:
         warnings.append(
-            f"{source}: unusually large Lead I ({amplitude:.1f} mV p1-p99, above "
+            f"{source}: unusually large amplitude ({amplitude:.1f} mV p1-p99, above "
             f"{LARGE_AMPLITUDE_MV:g} mV); the scale looks wrong: check the units and gain"
         )
     seconds = x.size / fs

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -27,14 +27,21 @@ from ecg12.leads import LEAD_NAMES, lead_index
 __all__ = [
     "MAX_FS",
     "MIN_FS",
+    "ChosenLead",
     "Recording",
     "check_rate",
     "from_array",
+    "lead_request",
     "lead_role",
+    "offered_leads",
     "read_lead",
     "read_recording",
+    "select_leads",
     "sliceable_length",
     "select_lead",
+    "standard_lead",
+    "take_leads",
+    "unnamed_note",
 ]
 
 #: Below this rate the QRS complex is not resolved well enough to reconstruct anything.
@@ -57,8 +64,36 @@ _LEAD_PREFIX = re.compile(r"^(?:(?:lead|ecg)[\s_-]*)+", re.IGNORECASE)
 _OTHER_LEAD = re.compile(
     r"^(ml(ii|iii|2|3)|d(ii|iii|2|3)|mcl[1-6]|cm[1-6]|cc[1-6]|mav[rlf]|v)$", re.I
 )
+# Other spellings of standard limb leads: Latin numerals (DI, D2), "LI", and the modified limb
+# leads of Holters and monitors (MLII: electrodes on the torso), which the notes then name.
+_ALIASES = {
+    "li": "I",
+    "di": "I",
+    "d1": "I",
+    "dii": "II",
+    "d2": "II",
+    "diii": "III",
+    "d3": "III",
+    "mli": "I",
+    "mlii": "II",
+    "ml2": "II",
+    "mliii": "III",
+    "ml3": "III",
+}
+_MODIFIED = {"mli", "mlii", "ml2", "mliii", "ml3"}
 # Channel names listed in a message before "... (n in all)".
 _LISTED = 12
+
+
+@dataclass(frozen=True)
+class ChosenLead:
+    """A channel taken as a standard lead: ``required`` when the user named it, so that an
+    unusable one is an error rather than left out."""
+
+    lead: str  # standard name (LEAD_NAMES)
+    column: int
+    channel: str  # as the file names it
+    required: bool
 
 
 @dataclass(frozen=True)
@@ -144,10 +179,7 @@ def select_lead(
     A channel named as another lead (II, MLII, V1, MCL1, ...) is refused unless
     ``accept_other_lead``: the models were trained on Lead I only.
     """
-    if lead is not None and not isinstance(lead, str):
-        raise InputError(f"lead must be a channel name, not {type(lead).__name__}", rec.source)
-    wanted = _canonical("I" if lead is None else lead)
-    matches = [j for j, name in enumerate(rec.sig_name) if _canonical(name) == wanted]
+    matches = _columns(rec, "I" if lead is None else lead)
     if not matches and lead is None and len(rec.sig_name) == 1:
         matches = [0]
     if not matches:
@@ -170,6 +202,104 @@ def select_lead(
     x = rec.signal[:, j].copy()
     _check_millivolts(x, name, rec.units[j], rec.source)
     return x, name
+
+
+def standard_lead(name: str) -> str | None:
+    """The standard lead a channel name denotes (``Lead II``, ``ECG V1``, ``avr``, ``DII``,
+    ``MLII`` -> ``II``), or None: modified chest leads (MCL1, CM5) and unnamed channels (ECG,
+    ch1) are not standard leads until the user says which they are."""
+    bare = _bare(name)
+    if bare in _ALIASES:
+        return _ALIASES[bare]
+    try:
+        return LEAD_NAMES[lead_index(bare)]
+    except KeyError:
+        return None
+
+
+def lead_request(leads: object) -> tuple[str, ...] | None:
+    """``leads`` as given (``"I,II,V1"``, ``["ch1=II", "V5"]``, ``{"ch1": "II"}``) as a tuple of
+    ``LEAD`` and ``CHANNEL=LEAD`` items; checked against a file by :func:`select_leads`."""
+    if leads is None:
+        return None
+    if isinstance(leads, str):
+        items = leads.split(",")
+    elif isinstance(leads, Mapping):
+        items = [f"{channel}={lead}" for channel, lead in leads.items()]
+    elif isinstance(leads, (list, tuple)) and all(isinstance(x, str) for x in leads):
+        items = list(leads)
+    else:
+        raise InputError(
+            "leads must be lead names ('I,II,V1' or a list) or CHANNEL=LEAD pairs "
+            f"(a dict), not {type(leads).__name__}"
+        )
+    request = tuple(item.strip() for item in items if item.strip())
+    if not request:
+        raise InputError(f"leads names no lead ({leads!r:.40})")
+    return request
+
+
+def select_leads(
+    rec: Recording, request: tuple[str, ...] | None = None, lead: str | None = None
+) -> tuple[list[ChosenLead], list[str]]:
+    """The channels to use as standard leads, in standard order, and what needs saying.
+
+    ``lead`` names one channel (as :func:`select_lead` does); ``request`` (see
+    :func:`lead_request`) names leads, each found by its standard name or, as ``CHANNEL=LEAD``,
+    a channel taken as that lead. Without either, every channel named as a standard lead is
+    used, and a single unnamed channel is taken as Lead I.
+    """
+    if lead is not None:
+        return _named_channel(rec, lead)
+    if request is None:
+        return _discovered(rec)
+    chosen: dict[str, ChosenLead] = {}
+    for item in request:
+        channel, _, name = item.rpartition("=")
+        wanted = standard_lead(name)
+        if wanted is None:
+            raise InputError(
+                f"unknown lead {name.strip()!r} in --leads; the standard leads are "
+                f"{', '.join(LEAD_NAMES)} (name a channel's lead as CHANNEL=LEAD)",
+                rec.source,
+            )
+        if wanted in chosen:
+            raise InputError(f"lead {wanted} is given twice in --leads", rec.source)
+        j = _leads_channel(rec, channel.strip(), wanted)
+        if any(c.column == j for c in chosen.values()):
+            raise InputError(f"channel {rec.sig_name[j]} is given twice in --leads", rec.source)
+        chosen[wanted] = ChosenLead(wanted, j, rec.sig_name[j], required=True)
+    return _in_order(chosen), _modified_notes(rec, chosen.values())
+
+
+def offered_leads(
+    rec: Recording, request: tuple[str, ...] | None = None, lead: str | None = None
+) -> tuple[str, ...]:
+    """The standard leads :func:`select_leads` would choose, to choose a model by: Lead I alone
+    for a channel without a lead name, none where no channel is named as a lead (a Lead I
+    model's reader then says what to do)."""
+    if lead is not None:
+        found = _columns(rec, lead)
+        named = standard_lead(rec.sig_name[found[0]]) if found else None
+        return (named or "I",)
+    try:
+        return tuple(c.lead for c in select_leads(rec, request)[0])
+    except InputError:
+        if request is not None:
+            raise
+        return ()
+
+
+def take_leads(rec: Recording, chosen: list[ChosenLead]) -> np.ndarray:
+    """The chosen channels (samples, leads) in mV, each checked to be an ECG in mV."""
+    for c in chosen:
+        _check_millivolts(rec.signal[:, c.column], c.channel, rec.units[c.column], rec.source)
+    return rec.signal[:, [c.column for c in chosen]]
+
+
+def unnamed_note(source: str, channel: str) -> str:
+    """What every output says of a channel without a lead name taken as Lead I."""
+    return f"{source}: channel {channel} carries no lead name; taken as Lead I"
 
 
 def lead_role(name: str) -> str:
@@ -339,10 +469,108 @@ def _user_scale(units: str | None, gain: float | None, source: str) -> tuple[flo
     return None
 
 
+def _named_channel(rec: Recording, lead: str) -> tuple[list[ChosenLead], list[str]]:
+    """The one channel ``lead`` names (as :func:`select_lead` finds it) as its standard lead, or
+    as Lead I when it has no lead name."""
+    j = _channel(rec, lead)
+    name = rec.sig_name[j]
+    wanted = standard_lead(name)
+    notes = []
+    if wanted is None and lead_role(name) == "other":
+        raise InputError(
+            f"channel {name} is not a standard lead; say which lead it is with --leads {name}=LEAD",
+            rec.source,
+        )
+    if wanted is None:
+        wanted = "I"
+        notes.append(unnamed_note(rec.source, name))
+    chosen = ChosenLead(wanted, j, name, required=True)
+    return [chosen], notes + _modified_notes(rec, [chosen])
+
+
+def _discovered(rec: Recording) -> tuple[list[ChosenLead], list[str]]:
+    """Every channel named as a standard lead (the first of two naming one lead), and notes on
+    the channels left out."""
+    chosen: dict[str, ChosenLead] = {}
+    notes, unnamed = [], []
+    for j, name in enumerate(rec.sig_name):
+        wanted = standard_lead(name)
+        if wanted is None:
+            unnamed.append(name)
+        elif wanted in chosen:
+            first = chosen[wanted].channel
+            notes.append(f"{rec.source}: channel {name} is lead {wanted} too; {first} is used")
+        else:
+            chosen[wanted] = ChosenLead(wanted, j, name, required=False)
+    if not chosen and len(rec.sig_name) == 1:
+        name = rec.sig_name[0]
+        return [ChosenLead("I", 0, name, required=False)], [unnamed_note(rec.source, name)]
+    if not chosen:
+        raise InputError(
+            f"no channel is named as a standard lead (channels: {_listing(rec.sig_name)}); "
+            f"say which lead each is with --leads CHANNEL=LEAD (e.g. {rec.sig_name[0]}=II)",
+            rec.source,
+        )
+    if unnamed:
+        notes.append(
+            f"{rec.source}: channels without a standard lead name left out: "
+            f"{_listing(unnamed)} (--leads CHANNEL=LEAD uses one as a lead)"
+        )
+    return _in_order(chosen), notes + _modified_notes(rec, chosen.values())
+
+
+def _leads_channel(rec: Recording, channel: str, wanted: str) -> int:
+    """The column of ``channel`` (as ``--lead`` finds it), or of the first channel named as
+    lead ``wanted`` when no channel is named."""
+    if channel:
+        return _channel(rec, channel)
+    found = [j for j, name in enumerate(rec.sig_name) if standard_lead(name) == wanted]
+    if not found:
+        raise InputError(
+            f"no channel for lead {wanted} (channels: {_listing(rec.sig_name)})", rec.source
+        )
+    return found[0]
+
+
+def _channel(rec: Recording, name: str) -> int:
+    """The column of the first channel called ``name``, or a one-line error."""
+    found = _columns(rec, name)
+    if not found:
+        raise InputError(f"no channel {name!r} (channels: {_listing(rec.sig_name)})", rec.source)
+    return found[0]
+
+
+def _columns(rec: Recording, name: str) -> list[int]:
+    """Columns of the channels called ``name``, compared by :func:`_canonical` form."""
+    if not isinstance(name, str):
+        raise InputError(f"lead must be a channel name, not {type(name).__name__}", rec.source)
+    wanted = _canonical(name)
+    return [j for j, n in enumerate(rec.sig_name) if _canonical(n) == wanted]
+
+
+def _in_order(chosen: dict[str, ChosenLead]) -> list[ChosenLead]:
+    return sorted(chosen.values(), key=lambda c: LEAD_NAMES.index(c.lead))
+
+
+def _modified_notes(rec: Recording, chosen: Iterable[ChosenLead]) -> list[str]:
+    """A note for each modified limb lead (MLII) taken as the standard one."""
+    return [
+        f"{rec.source}: channel {c.channel} is a modified limb lead (electrodes on the torso, "
+        f"as on Holters), taken as Lead {c.lead}"
+        for c in chosen
+        if _bare(c.channel) in _MODIFIED
+    ]
+
+
+def _bare(name: str) -> str:
+    """A channel name without the words that do not change it, in lower case."""
+    return _LEAD_PREFIX.sub("", name.strip()).strip().lower()
+
+
 def _canonical(name: str) -> str:
     """Comparable form of a channel name: ``Lead II``/``ii`` -> ``II``; ``MLI``/``LI`` -> ``I``."""
     bare = _LEAD_PREFIX.sub("", name.strip())
-    if bare.lower() in {"li", "mli", "di", "d1"}:  # MLI: modified lead I (Holter); DI: Latin
+    if _ALIASES.get(bare.lower()) == "I":  # MLI: modified lead I (Holter); DI: Latin
         return "I"
     try:
         return LEAD_NAMES[lead_index(bare)]

@@ -23,14 +23,14 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from ecg12.errors import ModelError
 from ecg12.preprocess import PreprocessSpec
-from ecg12.trust import Calibration
+from ecg12.trust import Calibration, inputs_key, parse_inputs_key
 
 _log = logging.getLogger(__name__)
 
@@ -47,9 +47,12 @@ _CARD_FIELDS: dict[str, type] = {
     "training": dict,
     "metrics": dict,
 }
-# Optional: a card may carry a per-lead error calibration (see ecg12.trust).
-_OPTIONAL_CARD_FIELDS: dict[str, type] = {"trust": dict}
+# Optional: a card may carry a per-lead error calibration (see ecg12.trust) and say that its
+# model takes any set of leads (``"inputs": "any"``; absent: Lead I only), calibrated per set.
+_OPTIONAL_CARD_FIELDS: dict[str, type] = {"trust": dict, "inputs": str, "trust_by_inputs": dict}
 _TOP_FIELDS: dict[str, type] = {"base_url": str, "default": str, "models": dict}
+# Optional: the model used when an input offers other standard leads than Lead I alone.
+_OPTIONAL_TOP_FIELDS: dict[str, type] = {"any_lead_default": str}
 _JSON_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object"}
 # Names and versions become cache folder names, so they must not be able to climb out of it.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -61,6 +64,9 @@ MAX_REGISTRY_BYTES = 16 << 20
 _RETRIES = 2
 
 Where = Literal["bundled", "cached", "remote"]
+#: A model's input contract: ``lead_i`` (input ``lead_i`` [batch, window]) or ``any``
+#: (inputs ``given`` [batch, 12, window] and ``present`` [batch, 12]).
+Inputs = Literal["lead_i", "any"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,15 @@ class ModelCard:
     training: dict[str, Any]
     metrics: dict[str, Any]
     trust: Calibration | None = None  # per-lead expected error, when the card is calibrated
+    inputs: Inputs = "lead_i"
+    #: An any-lead model's calibrations, by set of given leads (see ecg12.trust.inputs_key).
+    trust_by_inputs: dict[str, Calibration] = field(default_factory=dict)
+
+    def calibration(self, given: tuple[str, ...] | list[str]) -> Calibration | None:
+        """The calibration for the leads given to the model (after limb completion), if any."""
+        if self.inputs == "lead_i":
+            return self.trust
+        return self.trust_by_inputs.get(inputs_key(given))
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,8 @@ class Registry:
     default: str
     cards: dict[str, ModelCard]
     bundle_dir: Path
+    #: The model for inputs offering other standard leads than Lead I alone; None: the default.
+    any_lead_default: str | None = None
 
     def card(self, name: str | None = None) -> ModelCard:
         """The card called ``name``, or the default model's card when ``name`` is None."""
@@ -96,6 +113,13 @@ class Registry:
             known = ", ".join(sorted(self.cards)) or "none"
             raise ModelError(f"unknown model '{key}'; known models: {known}")
         return self.cards[key]
+
+    def model_for(self, leads: tuple[str, ...]) -> str:
+        """The model to run on an input offering standard ``leads``: the default for Lead I
+        alone (or no lead name at all), else :attr:`any_lead_default` where there is one."""
+        if leads in ((), ("I",)) or self.any_lead_default is None:
+            return self.default
+        return self.any_lead_default
 
     def url(self, card: ModelCard) -> str:
         """Where a non-bundled model's file is downloaded from."""
@@ -131,15 +155,27 @@ def load_registry(path: Path | None = None) -> Registry:
         raise ModelError(f"{path}: the model registry is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: the model registry is not valid JSON ({exc})") from None
-    _check_fields(data, _TOP_FIELDS, f"{path}")
+    _check_fields(data, _TOP_FIELDS, f"{path}", _OPTIONAL_TOP_FIELDS)
     cards = {
         name: _parse_card(name, entry, f"{path}: model '{name}'")
         for name, entry in data["models"].items()
     }
     if cards and data["default"] not in cards:
         raise ModelError(f"{path}: field 'default' names unknown model '{data['default']}'")
+    any_lead = data.get("any_lead_default")
+    if any_lead is not None and (any_lead not in cards or cards[any_lead].inputs != "any"):
+        raise ModelError(
+            f'{path}: field \'any_lead_default\' must name a model with "inputs": "any", '
+            f"got '{any_lead}'"
+        )
     base_url = os.environ.get("ECG12_MODEL_URL") or data["base_url"]
-    return Registry(base_url=base_url, default=data["default"], cards=cards, bundle_dir=bundle_dir)
+    return Registry(
+        base_url=base_url,
+        default=data["default"],
+        cards=cards,
+        bundle_dir=bundle_dir,
+        any_lead_default=any_lead,
+    )
 
 
 def _check_fields(
@@ -155,12 +191,12 @@ def _check_fields(
     unknown = sorted(set(data) - set(fields) - set(optional))
     if unknown:
         raise ModelError(f"{where}: unknown field '{unknown[0]}'")
-    for field, kind in (fields | {k: v for k, v in optional.items() if k in data}).items():
-        value = data[field]
+    for key, kind in (fields | {k: v for k, v in optional.items() if k in data}).items():
+        value = data[key]
         # bool is an int in Python but not in JSON: `"size_bytes": true` is a mistake.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise ModelError(
-                f"{where}: field '{field}' must be {_JSON_TYPE_NAMES[kind]}, got {value!r}"
+                f"{where}: field '{key}' must be {_JSON_TYPE_NAMES[kind]}, got {value!r}"
             )
 
 
@@ -180,12 +216,23 @@ def _parse_card(name: str, entry: Any, where: str) -> ModelCard:
         spec = PreprocessSpec.from_dict(entry["preprocessing"])
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{where}: field 'preprocessing' is invalid ({exc})") from None
-    trust = None
-    if "trust" in entry:
-        try:
-            trust = Calibration.from_dict(entry["trust"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{where}: field 'trust' is invalid ({exc})") from None
+    if entry.get("inputs", "any") != "any":
+        raise ModelError(f"{where}: field 'inputs' may only be \"any\", got {entry['inputs']!r}")
+    inputs: Inputs = "any" if "inputs" in entry else "lead_i"
+    calibrated = "trust_by_inputs" if inputs == "any" else "trust"
+    wrong = "trust" if inputs == "any" else "trust_by_inputs"
+    if wrong in entry:
+        raise ModelError(
+            f"{where}: field '{wrong}' does not fit this model's inputs; use '{calibrated}'"
+        )
+    trust, by_inputs = None, {}
+    try:
+        if "trust" in entry:
+            trust = Calibration.from_dict(entry["trust"], given_grade="good")
+        for key, block in entry.get("trust_by_inputs", {}).items():
+            by_inputs[key] = Calibration.from_dict(block, given=parse_inputs_key(key))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{where}: field '{calibrated}' is invalid ({exc})") from None
     return ModelCard(
         name=name,
         version=entry["version"],
@@ -198,6 +245,8 @@ def _parse_card(name: str, entry: Any, where: str) -> ModelCard:
         training=entry["training"],
         metrics=entry["metrics"],
         trust=trust,
+        inputs=inputs,
+        trust_by_inputs=by_inputs,
     )
 
 

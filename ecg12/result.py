@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 DISCLAIMER = "estimated from Lead I; not a measured ECG and not for diagnosis on its own"
 #: The first header comment of every reconstruction; ``ecg12 plot`` finds the disclaimer after it.
 RECONSTRUCTED = "Reconstructed 12-lead ECG, "
+#: The header comment that names the measured leads of an any-lead model's reconstruction.
+MEASURED_LEADS = "measured leads: "
 
 
 def record_name(source: str) -> str:
@@ -29,7 +31,9 @@ def record_name(source: str) -> str:
 class Reconstruction:
     """Twelve leads in mV (``p_signal``: samples x 12, float32, standard order) and provenance.
 
-    Lead I is the conditioned input itself; III, aVR, aVL and aVF are derived from I and II.
+    A Lead I model: Lead I is the conditioned input itself; III, aVR, aVL and aVF are derived
+    from I and II. An any-lead model: the ``given_leads`` are the conditioned inputs (limb
+    leads completed from two or more given ones), and the limb leads are consistent with them.
     """
 
     p_signal: np.ndarray
@@ -45,12 +49,20 @@ class Reconstruction:
     units: list[str] = field(default_factory=lambda: ["mV"] * 12)
     #: How much overlapping model windows disagreed per lead (mV): the model's own uncertainty.
     window_spread_mv: np.ndarray | None = None
-    #: Expected mean absolute error per lead (mV; Lead I, the input, is 0) and its grade
-    #: (good / fair / poor), from the model card's calibration; None for uncalibrated models.
+    #: Expected mean absolute error per lead (mV; the measured leads are 0) and its grade
+    #: (good / fair / poor; "measured" for the leads an any-lead model was given), from the
+    #: model card's calibration; None for uncalibrated models (or input sets).
     expected_error_mv: np.ndarray | None = None
     grades: list[str] | None = None
     #: The input channel is a lead other than Lead I (II, MLII, V1, ...), accepted on request.
     from_other_lead: bool = False
+    #: The standard leads read from the input (standard order) and the channels they came
+    #: from; a Lead I model reads Lead I only (its channel is ``input_lead``).
+    input_leads: list[str] = field(default_factory=lambda: ["I"])
+    input_channels: list[str] = field(default_factory=list)
+    #: The leads given to an any-lead model, limb leads completed: passed through, graded
+    #: "measured". None for a Lead I model.
+    given_leads: list[str] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -62,13 +74,24 @@ class Reconstruction:
         return record_name(self.source)
 
     @property
+    def measured_leads(self) -> list[str]:
+        """The leads that are the input itself: Lead I for a Lead I model, else the given."""
+        return ["I"] if self.given_leads is None else list(self.given_leads)
+
+    @property
     def disclaimer(self) -> str:
-        """What this record is not; names the input channel when it is not Lead I."""
-        if not self.from_other_lead:
+        """What this record is not; names the input leads, or the input channel when a Lead I
+        model took another lead."""
+        if self.from_other_lead:
+            return (
+                f"estimated from channel {self.input_lead}, not Lead I (the model was trained on "
+                "Lead I); not a measured ECG and not for diagnosis on its own"
+            )
+        if self.input_leads == ["I"]:
             return DISCLAIMER
         return (
-            f"estimated from channel {self.input_lead}, not Lead I (the model was trained on "
-            "Lead I); not a measured ECG and not for diagnosis on its own"
+            f"estimated from leads {', '.join(self.input_leads)}; not a measured ECG and not "
+            "for diagnosis on its own"
         )
 
     @property
@@ -79,10 +102,25 @@ class Reconstruction:
         return [
             f"{RECONSTRUCTED}{self.disclaimer}.",
             f"ecg12 {__version__}, model {self.model} {self.model_version}",
-            f"input: {self.source}, lead {self.input_lead}, {self.input_fs:g} Hz, "
-            f"{self.input_format}",
+            *self._input_lines(),
             *self._trust_lines(),
             *(f"warning: {w}" for w in self.warnings),
+        ]
+
+    def _input_lines(self) -> list[str]:
+        """The input, and for an any-lead model which leads were measured and which estimated."""
+        end = f"{self.input_fs:g} Hz, {self.input_format}"
+        if self.given_leads is None:
+            return [f"input: {self.source}, lead {self.input_lead}, {end}"]
+        named = ", ".join(
+            lead if channel == lead else f"{lead} (channel {channel})"
+            for lead, channel in zip(self.input_leads, self.input_channels, strict=True)
+        )
+        estimated = [n for n in self.sig_name if n not in self.given_leads]
+        return [
+            f"input: {self.source}, leads {named}, {end}",
+            f"{MEASURED_LEADS}{', '.join(self.given_leads)}; estimated: "
+            f"{', '.join(estimated) or 'none'}",
         ]
 
     def _trust_lines(self) -> list[str]:
@@ -172,7 +210,8 @@ class Reconstruction:
     ) -> Figure:
         """The clinical 12-lead printout (25 mm/s, 10 mm/mV), optionally over a real ECG.
 
-        The disclaimer, the grades and the input warnings are always printed on it. ``compare``
+        The disclaimer, the grades, the measured leads of an any-lead model and the input
+        warnings are always printed on it. ``compare``
         is a 12-lead array (with ``compare_fs``) or any record ``ecg12 plot --compare`` takes.
         Like :meth:`write`, an existing ``path`` is kept unless ``overwrite``.
         """
@@ -182,6 +221,7 @@ class Reconstruction:
             compare, compare_fs = read_12lead(compare)
         kw.setdefault("title", self.record_name)
         kw.setdefault("grades", self.grades)
+        kw.setdefault("measured", self.given_leads)
         return plot_12lead(
             self.p_signal,
             self.fs,

@@ -14,18 +14,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ecg12.inference import finish
-from ecg12.leads import LEAD_NAMES
-from ecg12.pipeline import make_result, to_rate
+from ecg12.leads import LEAD_NAMES, complete_mask, lead_mask, place_leads
+from ecg12.pipeline import calibration, given_leads, make_result, to_rate, where
 from ecg12.preprocess import band_sos, notch_sos, preprocess
 from ecg12.result import Reconstruction, record_name
 from ecg12.sources import LeadSource
-from ecg12.trust import CALIBRATION_FS, amplitude
+from ecg12.trust import CALIBRATION_FS, Calibration, amplitude
 from ecg12.windows import spread_sums, stitch, window_starts
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class Stream:
         from ecg12.errors import InputError
 
         spec = model.spec
+        if lead.any_lead != (model.inputs == "any"):
+            raise ValueError(f"{lead.source} was not opened for model {model.name}'s inputs")
         self.model, self.lead, self.rate, self.notch_hz = model, lead, rate, notch_hz
         self.up, self.down = _ratio(lead.fs, spec.fs)
         self.n_model = math.ceil(lead.n * self.up / self.down)
@@ -116,6 +119,8 @@ class Stream:
         self.block = min(max(int(block_s * spec.fs), least), self.segment)
         self.sig_len = 0
         self._result: Reconstruction | None = None
+        self._lead = lead  # the usable leads, once checked
+        self._present: np.ndarray | None = None  # their mask, for an any-lead model
 
     @property
     def result(self) -> Reconstruction:
@@ -125,26 +130,17 @@ class Stream:
         return self._result
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from ecg12.quality import check_lead
-
-        lead, trust = self.lead, self.model.card.trust
         self.sig_len = 0
         segments = _cuts(0, self.n_model, self.segment, self.align)
-        warnings, total, count = list(lead.notes), np.zeros(12), 0
+        spans = [self._span(lo, hi, len(segments) == 2) for lo, hi in pairwise(segments)]
+        warnings = self._check(spans)
+        given = given_leads(self._present)
+        trust, warnings = calibration(self.model.card, given, warnings)
+        total, count = np.zeros(12), 0
         graded: list[tuple[int, np.ndarray, np.ndarray]] = []  # (samples, expected, amplitude)
-        for lo, hi in zip(segments[:-1], segments[1:], strict=True):
-            a, b = (min(lead.n, k * self.down // self.up) for k in (lo, hi))
-            b = lead.n if hi == self.n_model else b
-            where = (
-                lead.source
-                if len(segments) == 2
-                else (f"{lead.source} [{_clock(a / lead.fs)}-{_clock(b / lead.fs)}]")
-            )
-            report = check_lead(lead.read(a, b), lead.fs, where, min(b - a, self.min_samples))
-            warnings += report.warnings
+        for lo, hi in pairwise(segments):
             calib, seg_total, seg_count = [], np.zeros(12), 0
-            blocks = _cuts(lo, hi, self.block, self.align)
-            for p, q in zip(blocks[:-1], blocks[1:], strict=True):
+            for p, q in pairwise(_cuts(lo, hi, self.block, self.align)):
                 outs, t, c = self._block(p, q)
                 seg_total, seg_count = seg_total + t, seg_count + c
                 self.sig_len += len(outs[0])
@@ -156,7 +152,31 @@ class Stream:
                 spread = self._spread(seg_total, seg_count)
                 expected = trust.expected_error(leads, CALIBRATION_FS, spread)
                 graded.append((hi - lo, expected, amplitude(leads)))
-        self._result = self._summary(warnings, self._spread(total, count), graded)
+        self._result = self._summary(warnings, self._spread(total, count), graded, trust, given)
+
+    def _span(self, lo: int, hi: int, whole: bool) -> tuple[int, int, str]:
+        """Input samples [a, b) of model-rate samples [lo, hi), and how messages name them."""
+        lead = self.lead
+        a, b = (min(lead.n, k * self.down // self.up) for k in (lo, hi))
+        b = lead.n if hi == self.n_model else b
+        return a, b, "" if whole else f" [{_clock(a / lead.fs)}-{_clock(b / lead.fs)}]"
+
+    def _check(self, spans: list[tuple[int, int, str]]) -> list[str]:
+        """Check every segment of every lead before anything is yielded; an unusable lead is
+        left out of the whole record (unless required: then an error). Returns the notes and
+        warnings, and settles the usable leads and their mask."""
+        from ecg12.quality import check_leads
+
+        lead, warnings = self.lead, list(self.lead.notes)
+        for a, b, span in spans:
+            least = min(b - a, self.min_samples)
+            found = check_leads(lead.read(a, b), lead.fs, where(lead, span), least, lead.required)
+            lead = lead.keep(found[1])
+            warnings += found[2]
+        self._lead = lead
+        if lead.any_lead:
+            self._present = complete_mask(lead_mask(lead.leads))
+        return warnings
 
     def _spread(self, total: np.ndarray, count: int) -> np.ndarray:
         mean = total / count if count else total
@@ -172,9 +192,9 @@ class Stream:
         mine = starts[(starts < hi) & (starts + spec.window > lo)]
         c0, c1 = int(mine[0]), int(mine[-1]) + spec.window
         cond = self._conditioned(c0, c1)
-        windows = np.lib.stride_tricks.sliding_window_view(cond, spec.window)[mine - c0]
+        windows = np.lib.stride_tricks.sliding_window_view(cond, spec.window, axis=0)[mine - c0]
         pred = np.concatenate(
-            [self.model.predict(windows[k : k + BATCH]) for k in range(0, len(windows), BATCH)]
+            [self._predict(windows[k : k + BATCH]) for k in range(0, len(windows), BATCH)]
         )
         owned = np.flatnonzero((mine >= p) & (mine < q))
         total, count = np.zeros(12), 0
@@ -182,7 +202,7 @@ class Stream:
             first = max(int(owned[0]) - 1, 0)
             total, count = spread_sums(pred[first : owned[-1] + 1], mine[first : owned[-1] + 1])
         leads = stitch(pred, self.n_model, spec.stride, span=(lo, hi))
-        mv = finish(leads, cond[lo - c0 : hi - c0], spec)
+        mv = finish(leads, cond[lo - c0 : hi - c0], spec, self._present)
         outs = []
         for rate in self.rates:
             up, down = _ratio(spec.fs, rate)
@@ -191,35 +211,49 @@ class Stream:
             outs.append(at_rate[p * up // down - lo * up // down : end - lo * up // down])
         return [o.astype(np.float32) for o in outs], total, count
 
+    def _predict(self, windows: np.ndarray) -> np.ndarray:
+        if self._present is None:
+            return self.model.predict(windows)
+        return self.model.predict(windows, np.broadcast_to(self._present, (len(windows), 12)))
+
     def _conditioned(self, lo: int, hi: int) -> np.ndarray:
-        """Conditioned samples [lo, hi) at the model rate, from an input slice with margins."""
-        up, down, n = self.up, self.down, self.lead.n
+        """Conditioned samples [lo, hi) at the model rate, from an input slice with margins:
+        Lead I (samples,), or the given leads (samples, 12) of an any-lead model."""
+        up, down, lead = self.up, self.down, self._lead
         i0 = max(0, lo * down // up - self.margin) // down * down
-        i1 = min(n, -(-hi * down // up) + self.margin)
-        x = self.lead.read(i0, i1)
-        gaps = np.isnan(x)
-        if gaps.any():  # as quality.check_lead repairs them (it has refused long gaps)
-            idx = np.arange(x.size)
-            x[gaps] = np.interp(idx[gaps], idx[~gaps], x[~gaps])
-        y = preprocess(x, self.lead.fs, self.model.spec, notch_hz=self.notch_hz)
+        i1 = min(lead.n, -(-hi * down // up) + self.margin)
+        x = np.array(lead.read(i0, i1), dtype=np.float64)  # a copy: gaps are filled in it
+        idx = np.arange(len(x))
+        for column in x.T:  # as quality.check_lead repairs gaps (it has refused long ones)
+            gaps = np.isnan(column)
+            if gaps.any():
+                column[gaps] = np.interp(idx[gaps], idx[~gaps], column[~gaps])
         offset = i0 // down * up
-        return y[lo - offset : hi - offset]
+        if not lead.any_lead:
+            y = preprocess(x[:, 0], lead.fs, self.model.spec, notch_hz=self.notch_hz)
+            return y[lo - offset : hi - offset]
+        y = preprocess(x, lead.fs, self.model.spec, notch_hz=self.notch_hz)
+        return place_leads(y[lo - offset : hi - offset], lead.leads)[0]
 
     def _summary(
         self,
         warnings: list[str],
         spread: np.ndarray,
         graded: list[tuple[int, np.ndarray, np.ndarray]],
+        trust: Calibration | None,
+        given: list[str] | None,
     ) -> Reconstruction:
-        card, lead = self.model.card, self.lead
         expected = grades = None
-        if card.trust is not None and graded:
+        if trust is not None and graded:
             weights = np.array([g[0] for g in graded], dtype=float)
             expected = np.average([g[1] for g in graded], axis=0, weights=weights)
             amp = np.average([g[2] for g in graded], axis=0, weights=weights)
-            grades = card.trust.grades_for(expected, amp)
+            grades = trust.grades_for(expected, amp)
         empty = np.empty((0, len(LEAD_NAMES)), dtype=np.float32)
-        return make_result(card, lead, empty, self.rate, warnings, spread, expected, grades)
+        card = self.model.card
+        return make_result(
+            card, self._lead, empty, self.rate, warnings, spread, expected, grades, given
+        )
 
     def write(
         self, outdir: str | Path, name: str | None = None, overwrite: bool = False

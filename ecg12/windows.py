@@ -16,9 +16,11 @@ def window_starts(n: int, window: int, stride: int) -> np.ndarray:
 
 
 def split(x: np.ndarray, window: int, stride: int) -> np.ndarray:
-    """(n,) -> (windows, window), overlapping by ``window - stride`` samples."""
+    """(n,) -> (windows, window), or (n, leads) -> (windows, leads, window), overlapping by
+    ``window - stride`` samples."""
     starts = window_starts(len(x), window, stride)
-    return np.stack([x[s : s + window] for s in starts]).astype(np.float32)
+    windows = np.stack([x[s : s + window] for s in starts]).astype(np.float32)
+    return windows if x.ndim == 1 else np.ascontiguousarray(np.moveaxis(windows, 1, -1))
 
 
 def crossfade_weights(window: int, stride: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Generate the bundled example input: 30 s of synthetic Lead I from the ECGSYN model.
+"""Generate the bundled example inputs: 30 s of synthetic ECG from the ECGSYN model, as Lead I
+alone, as a Holter's two channels and as a six-lead device's limb leads.
 
 McSharry, Clifford, Tarassenko and Smith, "A dynamical model for generating synthetic
 electrocardiogram signals", IEEE Trans. Biomed. Eng. 50(3):289-294, 2003. A point circles the
@@ -11,8 +12,13 @@ Nothing here is a recording of a person; the files say so. Run from the reposito
 
     python examples/make_example.py [OUT_DIR]     # default: the examples/ folder itself
 
-and it writes lead_i.hea/.dat (WFDB), lead_i.csv and apple_health_lead_i.csv. The output is a
-pure function of the constants below (fixed seed), so the committed files can be checked.
+and it writes lead_i.hea/.dat (WFDB), lead_i.csv and apple_health_lead_i.csv (Lead I), then
+holter_mlii_v5.hea/.dat (MLII and V5 at 360 Hz, format 212, as MIT-BIH stores them) and
+six_lead.hea/.dat (I, II, III, aVR, aVL, aVF at 300 Hz, as a KardiaMobile 6L records them: I and
+II measured, the other four computed from them). Other leads are the same beats (same seed, so
+the same rhythm) seen from other directions: other heights of the P, Q, R, S and T waves. The
+output is a pure function of the constants below (fixed seeds), so the committed files can be
+checked.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
+from ecg12.leads import LIMB_BASIS
 from ecg12.preprocess import resample
 
 FS = 500.0
@@ -37,6 +44,8 @@ WANDER_MV = 0.15  # respiratory baseline wander amplitude (the paper's A)
 RESP_HZ = 0.25
 NOISE_MV = 0.01
 APPLE_FS = 512.0
+HOLTER_FS = 360.0  # MIT-BIH's rate
+SIX_LEAD_FS = 300.0  # KardiaMobile 6L's rate
 OUT_DIR = Path(__file__).resolve().parent
 
 # Table 1 of the paper: angle (rad), amplitude and width of the P, Q, R, S, T Gaussians.
@@ -47,6 +56,12 @@ WAVES = {
     "S": (math.pi / 12, -7.5, 0.1),
     "T": (math.pi / 2, 0.75, 0.4),
 }
+# Lead II and V5 of a normal axis: a taller R, a P and T like Lead I's but larger, V5 with
+# almost no S. (Gaussian amplitudes as in Table 1, scaled below so that R is the given height.)
+WAVES_II = {**WAVES, "P": (-math.pi / 3, 1.6, 0.25), "S": (math.pi / 12, -4.0, 0.1)}
+WAVES_V5 = {**WAVES, "Q": (-math.pi / 12, -3.0, 0.1), "S": (math.pi / 12, -2.5, 0.1)}
+WAVES_V5["T"] = (math.pi / 2, 1.0, 0.4)
+R_II_MV, R_V5_MV = 1.3, 1.6
 COMMENTS = [
     "synthetic Lead I, not a recording of a person",
     "ECGSYN dynamical model (McSharry et al., IEEE TBME 50(3):289-294, 2003)",
@@ -76,12 +91,21 @@ def rr_tachogram(duration_s: float, rng: np.random.Generator, fs_rr: float = 2.0
     return rr_mean + rr_std * (series - series.mean()) / series.std()
 
 
-def ecgsyn(duration_s: float = DURATION_S, fs: float = FS, seed: int = SEED) -> np.ndarray:
-    """Lead I-like ECG in mV, integrated with fourth-order Runge-Kutta at twice ``fs``.
+def ecgsyn(
+    duration_s: float = DURATION_S,
+    fs: float = FS,
+    seed: int = SEED,
+    waves_table: dict[str, tuple[float, float, float]] = WAVES,
+    r_mv: float = R_MV,
+    noise_seed: int | None = None,
+) -> np.ndarray:
+    """Lead I-like ECG in mV (another lead with ``waves_table`` and ``r_mv``), integrated with
+    fourth-order Runge-Kutta at twice ``fs``.
 
     The z equation is linear, so z splits into the beat term (driven by the Gaussians) and the
-    wander term (driven by z0); the beat term is scaled so that R is R_MV above the
-    isoelectric line, which is the same as scaling the paper's a_i.
+    wander term (driven by z0); the beat term is scaled so that R is ``r_mv`` above the
+    isoelectric line, which is the same as scaling the paper's a_i. ``seed`` sets the rhythm
+    (and, unless ``noise_seed`` is given, the noise), so leads of one record share their beats.
     """
     rng = np.random.default_rng(seed)
     h = 1 / (2 * fs)
@@ -94,7 +118,7 @@ def ecgsyn(duration_s: float = DURATION_S, fs: float = FS, seed: int = SEED) -> 
             a,
             b * hr_fact,
         )
-        for name, (theta, a, b) in WAVES.items()
+        for name, (theta, a, b) in waves_table.items()
     ]
     rr = rr_tachogram(duration_s, rng)
     half_steps = np.arange(2 * steps + 1) * h / 2
@@ -128,8 +152,9 @@ def ecgsyn(duration_s: float = DURATION_S, fs: float = FS, seed: int = SEED) -> 
     # Isoelectric level: the T-P stretch, well away from every wave.
     iso = np.median(z_beat[np.abs(theta) > 2.9])
     r_top = np.median(_beat_maxima(z_beat, theta))
-    beat = (z_beat - iso) * (R_MV / (r_top - iso))
-    return beat + z_wander + rng.normal(0.0, NOISE_MV, size=beat.size)
+    beat = (z_beat - iso) * (r_mv / (r_top - iso))
+    noise = rng if noise_seed is None else np.random.default_rng(noise_seed)
+    return beat + z_wander + noise.normal(0.0, NOISE_MV, size=beat.size)
 
 
 def _beat_maxima(z: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -185,7 +210,61 @@ def write_examples(out_dir: Path = OUT_DIR) -> list[Path]:
         )
         # Whole microvolts: the source has 1 uV resolution, so decimals would only add bytes.
         fh.writelines(f"{v}\n" for v in np.round(at_512).astype(np.int64))
-    return [out_dir / "lead_i.hea", out_dir / "lead_i.dat", plain, apple]
+    return [
+        out_dir / "lead_i.hea",
+        out_dir / "lead_i.dat",
+        plain,
+        apple,
+        *write_holter(out_dir),
+        *write_six_lead(out_dir),
+    ]
+
+
+def write_holter(out_dir: Path = OUT_DIR) -> list[Path]:
+    """A MIT-BIH-like Holter record: MLII and V5 at 360 Hz, format 212, 200 units per mV."""
+    mlii = ecgsyn(fs=HOLTER_FS, waves_table=WAVES_II, r_mv=R_II_MV, noise_seed=SEED + 2)
+    v5 = ecgsyn(fs=HOLTER_FS, waves_table=WAVES_V5, r_mv=R_V5_MV, noise_seed=SEED + 5)
+    counts = np.round(np.stack([mlii, v5], axis=1) * 200).astype(np.int64) + 1024
+    wfdb.wrsamp(
+        "holter_mlii_v5",
+        fs=HOLTER_FS,
+        units=["mV", "mV"],
+        sig_name=["MLII", "V5"],
+        d_signal=counts,
+        fmt=["212", "212"],
+        adc_gain=[200.0, 200.0],
+        baseline=[1024, 1024],
+        comments=[
+            "synthetic Holter channels MLII and V5, not a recording of a person",
+            *COMMENTS[1:],
+        ],
+        write_dir=str(out_dir),
+    )
+    return [out_dir / "holter_mlii_v5.hea", out_dir / "holter_mlii_v5.dat"]
+
+
+def write_six_lead(out_dir: Path = OUT_DIR) -> list[Path]:
+    """A six-lead record as a KardiaMobile 6L makes one: I and II measured, III, aVR, aVL and
+    aVF computed from them (Einthoven, Goldberger), all at 300 Hz with 1 uV resolution."""
+    lead_i = ecgsyn(fs=SIX_LEAD_FS)
+    lead_ii = ecgsyn(fs=SIX_LEAD_FS, waves_table=WAVES_II, r_mv=R_II_MV, noise_seed=SEED + 2)
+    limb = np.stack([lead_i, lead_ii], axis=1) @ LIMB_BASIS.T
+    wfdb.wrsamp(
+        "six_lead",
+        fs=SIX_LEAD_FS,
+        units=["mV"] * 6,
+        sig_name=["I", "II", "III", "aVR", "aVL", "aVF"],
+        d_signal=np.round(limb * 1000).astype(np.int64),
+        fmt=["16"] * 6,
+        adc_gain=[1000.0] * 6,
+        baseline=[0] * 6,
+        comments=[
+            "synthetic six-lead ECG (limb leads), not a recording of a person",
+            *COMMENTS[1:],
+        ],
+        write_dir=str(out_dir),
+    )
+    return [out_dir / "six_lead.hea", out_dir / "six_lead.dat"]
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@
         --figures docs/figures --write
 
 Every fold-9 record (with ``--ptbxl100``, its 100 Hz records too) is reconstructed from its real
-Lead I through the public API, output at 500 Hz (:mod:`training.evaluate`), and each
-reconstructed lead's actual MAE is measured against the real lead, both band-passed as
-:mod:`training.metrics` scores them. Per lead, least squares fits log MAE on
-:func:`ecg12.trust.features` of the reconstruction (what the runtime sees). The numbers reported
-are out of fold (5-fold cross-validation over records), so they are not the fit's own training
-error; the shipped coefficients are then fitted on all records. ``--write`` stores the
-result as the card's ``trust`` block in the registry.
+Lead I (an any-lead model: from each input set of ``--leads``) through the public API, output at
+500 Hz (:mod:`training.evaluate`), and each reconstructed lead's actual MAE is measured against
+the real lead, both band-passed as :mod:`training.metrics` scores them. Per lead, least squares
+fits log MAE on :func:`ecg12.trust.features` of the reconstruction (what the runtime sees). The
+numbers reported are out of fold (5-fold cross-validation over records), so they are not the
+fit's own training error; the shipped coefficients are then fitted on all records. ``--write``
+stores the result as the card's ``trust`` block in the registry (an any-lead model: one block
+per input set in ``trust_by_inputs``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import ecg12
-from ecg12.trust import FEATURES, GRADES, Calibration, features
+from ecg12.leads import LEAD_NAMES
+from ecg12.trust import FEATURES, GRADES, Calibration, features, inputs_key, reference_lead
 from training.cards import REGISTRY, register
 from training.data import VALID_FOLD
 from training.evaluate import FS, FoldOutput, fold_records, reconstruct_fold
@@ -45,31 +47,39 @@ DPI = 100
 
 @dataclass
 class Observations:
-    """Per record and reconstructed lead (II..V6): design rows, actual MAE (mV) and waveform r."""
+    """Per record and estimated lead (II..V6 from Lead I): design rows, actual MAE (mV) and
+    waveform r."""
 
-    x: np.ndarray  # (records, 11, features)
-    mae: np.ndarray  # (records, 11)
-    r: np.ndarray  # (records, 11)
+    x: np.ndarray  # (records, leads, features)
+    mae: np.ndarray  # (records, leads)
+    r: np.ndarray  # (records, leads)
     ecg_ids: list[int]
+    leads: tuple[str, ...] = RECONSTRUCTED  # the estimated leads, in standard order
 
     @property
     def lead_i_amplitude(self) -> np.ndarray:
-        """Lead I's amplitude per record: the trivial predictor's expected error, up to scale."""
+        """The reference lead's amplitude per record (Lead I, or the first given lead): the
+        trivial predictor's expected error, up to scale."""
         return np.exp(self.x[:, 0, FEATURES.index("log_lead_i_amplitude")])
 
     @property
     def lead_amplitude(self) -> np.ndarray:
-        """Each reconstructed lead's amplitude (records, 11): what grades divide by."""
+        """Each estimated lead's amplitude (records, leads): what grades divide by."""
         return np.exp(self.x[:, :, FEATURES.index("log_lead_amplitude")])
 
 
-def observe(fold: FoldOutput) -> Observations:
-    """Features of each reconstruction and its actual per-lead MAE and r against the real record."""
+def observe(fold: FoldOutput, given: tuple[str, ...] = ("I",)) -> Observations:
+    """Features of each reconstruction and its actual per-lead MAE and r against the real
+    record, for the leads not ``given``."""
+    cols = [i for i, n in enumerate(LEAD_NAMES) if n not in given]
+    ref = reference_lead(given)
     rows = [
-        features(rec, FS, spread)[1:] for rec, spread in zip(fold.rec, fold.spread, strict=True)
+        features(rec, FS, spread, ref)[cols]
+        for rec, spread in zip(fold.rec, fold.spread, strict=True)
     ]
     r, mae, *_ = record_scores(fold.real, fold.rec, FS)
-    return Observations(np.stack(rows), mae[:, 1:], r[:, 1:], list(fold.ecg_ids))
+    leads = tuple(LEAD_NAMES[i] for i in cols)
+    return Observations(np.stack(rows), mae[:, cols], r[:, cols], list(fold.ecg_ids), leads)
 
 
 def fit(x: np.ndarray, log_mae: np.ndarray) -> tuple[np.ndarray, float]:
@@ -80,34 +90,38 @@ def fit(x: np.ndarray, log_mae: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def fit_leads(
-    x: np.ndarray, log_mae: np.ndarray
+    x: np.ndarray, log_mae: np.ndarray, leads: tuple[str, ...] = RECONSTRUCTED
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """One fit per reconstructed lead: x (records, 11, features), log_mae (records, 11)."""
+    """One fit per estimated lead: x (records, leads, features), log_mae (records, leads)."""
     coef, sigma = {}, {}
-    for j, name in enumerate(RECONSTRUCTED):
+    for j, name in enumerate(leads):
         c, sigma[name] = fit(x[:, j], log_mae[:, j])
         coef[name] = [float(v) for v in c]
     return coef, sigma
 
 
 def predict(coef: dict[str, list[float]], x: np.ndarray) -> np.ndarray:
-    """Expected MAE (records, 11) in mV, as Calibration.expected_error computes it."""
-    return np.exp(
-        np.stack([x[:, j] @ np.asarray(coef[name]) for j, name in enumerate(RECONSTRUCTED)], axis=1)
-    )
+    """Expected MAE (records, leads) in mV of the leads ``coef`` holds (in its order, which is
+    the observations'), as Calibration.expected_error computes it."""
+    return np.exp(np.stack([x[:, j] @ np.asarray(c) for j, c in enumerate(coef.values())], axis=1))
 
 
 def covered(
     actual: np.ndarray, expected: np.ndarray, sigma: dict[str, float], level: float = COVERAGE
 ) -> np.ndarray:
-    """Whether each actual MAE (records, 11) lies in the runtime's central ``level`` interval.
+    """Whether each actual MAE (records, leads) lies in the runtime's central ``level`` interval
+    (``sigma`` holds the leads, in the observations' order).
 
     Uses :meth:`ecg12.trust.Calibration.interval` itself, so the coverage reported is that of
     the interval users get.
     """
-    cal = Calibration({}, sigma, (0.0, 0.0), {})  # only its interval is used
-    lo, hi = cal.interval(np.column_stack([np.zeros(len(expected)), expected]), level)
-    return (lo[:, 1:] <= actual) & (actual <= hi[:, 1:])
+    given = tuple(n for n in LEAD_NAMES if n not in sigma)
+    cal = Calibration({}, sigma, (0.0, 0.0), {}, given)  # only its interval is used
+    cols = [LEAD_NAMES.index(n) for n in sigma]
+    full = np.zeros((len(expected), 12))
+    full[:, cols] = expected
+    lo, hi = cal.interval(full, level)
+    return (lo[:, cols] <= actual) & (actual <= hi[:, cols])
 
 
 def cv_folds(n: int, k: int = CV_FOLDS) -> np.ndarray:
@@ -116,16 +130,20 @@ def cv_folds(n: int, k: int = CV_FOLDS) -> np.ndarray:
 
 
 def out_of_fold(
-    x: np.ndarray, log_mae: np.ndarray, levels: tuple[float, ...] = (COVERAGE,), k: int = CV_FOLDS
+    x: np.ndarray,
+    log_mae: np.ndarray,
+    levels: tuple[float, ...] = (COVERAGE,),
+    k: int = CV_FOLDS,
+    leads: tuple[str, ...] = RECONSTRUCTED,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each record's expected MAE (records, 11) from fits that never saw it, and whether its
-    actual MAE fell inside those fits' intervals at each level (levels, records, 11)."""
+    """Each record's expected MAE (records, leads) from fits that never saw it, and whether its
+    actual MAE fell inside those fits' intervals at each level (levels, records, leads)."""
     folds = cv_folds(len(x), k)
     expected = np.empty(log_mae.shape)
     inside = np.empty((len(levels), *log_mae.shape), dtype=bool)
     for held in range(k):
         test = folds == held
-        coef, sigma = fit_leads(x[~test], log_mae[~test])
+        coef, sigma = fit_leads(x[~test], log_mae[~test], leads)
         expected[test] = predict(coef, x[test])
         for i, level in enumerate(levels):
             inside[i, test] = covered(np.exp(log_mae[test]), expected[test], sigma, level)
@@ -169,12 +187,10 @@ def _grade_summary(r: np.ndarray, sel: np.ndarray) -> dict[str, float | None]:
 
 def validate(obs: Observations, k: int = CV_FOLDS) -> tuple[dict, tuple[float, float], np.ndarray]:
     """Out-of-fold scores, grade thresholds and the out-of-fold expected MAE (records, 11)."""
-    expected, inside = out_of_fold(obs.x, np.log(obs.mae), (COVERAGE,), k)
+    expected, inside = out_of_fold(obs.x, np.log(obs.mae), (COVERAGE,), k, obs.leads)
     hits = inside[0]
-    ours = {n: spearman(expected[:, j], obs.mae[:, j]) for j, n in enumerate(RECONSTRUCTED)}
-    trivial = {
-        n: spearman(obs.lead_i_amplitude, obs.mae[:, j]) for j, n in enumerate(RECONSTRUCTED)
-    }
+    ours = {n: spearman(expected[:, j], obs.mae[:, j]) for j, n in enumerate(obs.leads)}
+    trivial = {n: spearman(obs.lead_i_amplitude, obs.mae[:, j]) for j, n in enumerate(obs.leads)}
     ratio = expected / obs.lead_amplitude
     thresholds = grade_thresholds(ratio, obs.r)
     graded = grade(ratio, thresholds)
@@ -185,13 +201,13 @@ def validate(obs: Observations, k: int = CV_FOLDS) -> tuple[dict, tuple[float, f
         f"i mod {k}; every number below is out of fold",
         "spearman": {"mean": float(np.mean(list(ours.values()))), "per_lead": ours},
         "trivial": {
-            "predictor": "expected error proportional to Lead I amplitude",
+            "predictor": "expected error proportional to the reference lead's amplitude",
             "mean": float(np.mean(list(trivial.values()))),
             "per_lead": trivial,
         },
         COVERAGE_KEY: {
             "overall": float(hits.mean()),
-            "per_lead": {n: float(hits[:, j].mean()) for j, n in enumerate(RECONSTRUCTED)},
+            "per_lead": {n: float(hits[:, j].mean()) for j, n in enumerate(obs.leads)},
         },
         "grades": grades,
     }
@@ -204,7 +220,7 @@ def trust_block(obs: Observations, command: str = "") -> tuple[dict, np.ndarray]
     if obs.x.shape[2] != len(FEATURES):
         raise ValueError(f"observations must hold exactly ecg12.trust.FEATURES {FEATURES}")
     report, thresholds, expected = validate(obs)
-    coef, sigma = fit_leads(obs.x, np.log(obs.mae))
+    coef, sigma = fit_leads(obs.x, np.log(obs.mae), obs.leads)
     block = {
         "features": list(FEATURES),
         "coef": coef,
@@ -233,6 +249,16 @@ def write_trust(name: str, block: dict, registry: Path = REGISTRY) -> None:
     register(name, card | {"trust": block}, registry)
     if ecg12.load_registry(registry).card(name).trust is None:
         raise RuntimeError(f"{registry}: card '{name}' lost its trust block")
+
+
+def write_trust_by_inputs(name: str, blocks: dict[str, dict], registry: Path = REGISTRY) -> None:
+    """Merge ``blocks`` (by input set) into an any-lead card's ``trust_by_inputs``."""
+    card = json.loads(registry.read_text(encoding="utf-8"))["models"][name]
+    merged = card.get("trust_by_inputs", {}) | blocks
+    register(name, card | {"trust_by_inputs": merged}, registry)
+    known = ecg12.load_registry(registry).card(name).trust_by_inputs
+    if set(known) != set(merged):
+        raise RuntimeError(f"{registry}: card '{name}' lost calibrations")
 
 
 def _scatter(obs: Observations, expected: np.ndarray, sigma: dict[str, float], path: Path) -> None:
@@ -321,7 +347,7 @@ def _coverage(obs: Observations, path: Path) -> None:
 def _print_report(report: dict, thresholds: tuple[float, float]) -> None:
     cov = report[COVERAGE_KEY]
     print(f"{'lead':5s} {'ours':>6s} {'trivial':>8s} {'cov80':>6s}")
-    for name in RECONSTRUCTED:
+    for name in report["spearman"]["per_lead"]:
         print(
             f"{name:5s} {report['spearman']['per_lead'][name]:6.3f} "
             f"{report['trivial']['per_lead'][name]:8.3f} {cov['per_lead'][name]:6.3f}"
@@ -355,10 +381,20 @@ def main(argv: list[str] | None = None) -> None:
         help="registry.json to read the model from and write to (default: the repo's)",
     )
     p.add_argument("--figures", type=Path, default=None, help="folder for calibration-*.png")
+    p.add_argument(
+        "--leads",
+        action="append",
+        default=None,
+        help="an any-lead model: the input set to calibrate, as comma-separated leads (repeat "
+        "for more sets; default: training.anylead.EVAL_SETS)",
+    )
     p.add_argument("--write", action="store_true", help="store the trust block in the card")
     args = p.parse_args(argv)
     model = ecg12.load(args.model, device="cpu", registry=ecg12.load_registry(args.registry))
     records = fold_records(args.ptbxl, VALID_FOLD, ptbxl100=args.ptbxl100)
+    if model.inputs == "any":
+        calibrate_sets(model, records, args.leads, args.registry if args.write else None, argv)
+        return
     obs = observe(reconstruct_fold(model, records))
     block, expected = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
     print(f"{args.model}: {block['fitted_on']}")
@@ -371,6 +407,32 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         write_trust(args.model, block, args.registry)
         print(f"wrote the trust block of '{args.model}' into {args.registry}")
+
+
+def calibrate_sets(
+    model: ecg12.Model, records: list, sets: list[str] | None, registry: Path | None, argv: list
+) -> None:
+    """An any-lead model: one calibration per input set, written to ``registry`` if given."""
+    from ecg12.leads import complete_mask, lead_mask
+
+    if sets is None:
+        from training.anylead import EVAL_SETS
+
+        chosen = [tuple(names) for names in EVAL_SETS]
+    else:
+        chosen = [tuple(n.strip() for n in item.split(",")) for item in sets]
+    blocks = {}
+    for names in chosen:
+        present = complete_mask(lead_mask(names))
+        given = tuple(n for n, p in zip(LEAD_NAMES, present, strict=True) if p)
+        obs = observe(reconstruct_fold(model, records, leads=names), given)
+        block, _ = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
+        blocks[inputs_key(given)] = block
+        print(f"{model.name} from {inputs_key(given)}: {block['fitted_on']}")
+        _print_report(block["validation"], tuple(block["grades_ratio"]))
+    if registry is not None:
+        write_trust_by_inputs(model.name, blocks, registry)
+        print(f"wrote {len(blocks)} calibrations of '{model.name}' into {registry}")
 
 
 if __name__ == "__main__":

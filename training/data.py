@@ -17,6 +17,7 @@ import csv
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -304,12 +305,14 @@ def describe(cache: Cache, train_idx: np.ndarray, valid_idx: np.ndarray) -> str:
 
 class Crops(NamedTuple):
     """Training windows: the 12 target leads (n, window, 12) mV, the Lead I the model is given
-    (n, window) mV, and whether each target was recorded at 100 Hz (n,) float32 0/1, so that its
-    loss ignores what the model puts above 50 Hz."""
+    (n, window) mV, whether each target was recorded at 100 Hz (n,) float32 0/1, so that its
+    loss ignores what the model puts above 50 Hz, and which leads the model is given (n, 12)
+    float32 0/1 (Lead I alone, except for the any-lead model)."""
 
     leads: np.ndarray
     lead_i: np.ndarray
     low_band: np.ndarray
+    present: np.ndarray
 
 
 def random_crops(
@@ -319,12 +322,14 @@ def random_crops(
     rng: np.random.Generator,
     window: int | None = None,
     low_band_input: float = 0.0,
+    draw_present: Callable[[np.random.Generator, int], np.ndarray] | None = None,
 ) -> Crops:
     """One epoch of training windows: ``crops_per_record`` random crops of each record, shuffled.
 
     With probability ``low_band_input`` a 500 Hz record's input is its Lead I as a 100 Hz
     recording gives it, while its target keeps the full band: the model learns to answer a
     100-128 Hz wearable as it answers a 500 Hz recorder. ``window`` defaults to the cache's.
+    ``draw_present(rng, n)`` draws the given leads of each window (default: Lead I).
     """
     window = window or cache.spec.window
     rec = np.repeat(idx, crops_per_record)
@@ -337,7 +342,15 @@ def random_crops(
     for k in np.flatnonzero(low_in):
         lead_i[k] = cache.lead_i_low[rec[k], start[k] : start[k] + window] / np.float32(1000)
     low_band = (cache.source_fs[rec] == LOW_RATE).astype(np.float32)
-    return Crops(leads, lead_i, low_band)
+    present = lead_i_only(len(rec)) if draw_present is None else draw_present(rng, len(rec))
+    return Crops(leads, lead_i, low_band, present)
+
+
+def lead_i_only(n: int) -> np.ndarray:
+    """(n, 12) presence masks of Lead I alone."""
+    present = np.zeros((n, 12), np.float32)
+    present[:, 0] = 1.0
+    return present
 
 
 def main(argv: list[str] | None = None) -> None:

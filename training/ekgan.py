@@ -80,13 +80,17 @@ def _context_block(x: keras.KerasTensor, i: int, heads: int = 4, key_dim: int = 
     return layers.Reshape((1, -1, channels), name=f"ig_ctx{i}_img")(seq)
 
 
-def inference_generator(width: int = 512, context: int = 0) -> keras.Model:
+def inference_generator(width: int = 512, context: int = 0, channels: int = 1) -> keras.Model:
     """IG: Lead I image -> (12-lead image, latent). A U-Net with skip connections.
 
     ``context`` > 0 inserts that many self-attention blocks between encoder and decoder (our
     extension, not the paper's); the returned latent stays the encoder's, LG's counterpart.
+    ``channels`` = 2 is the any-lead input (lead image + which rows were given, see
+    :mod:`training.anylead`).
     """
-    inp = keras.Input((ROWS, width, 1), name="lead_i_image")
+    inp = keras.Input(
+        (ROWS, width, channels), name="lead_i_image" if channels == 1 else "leads_image"
+    )
     stages = _encoder(inp, "ig")
     latent = stages[-1]
     for i in range(context):

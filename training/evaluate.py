@@ -159,34 +159,39 @@ def _at_500(leads: np.ndarray, fs: float) -> np.ndarray:
 
 
 def _reconstruct_chunk(
-    model: ecg12.Model, leads_i: list[np.ndarray], fs: float
+    model: ecg12.Model, inputs: list[np.ndarray], fs: float, leads: tuple[str, ...] | None
 ) -> list[ecg12.Reconstruction | InputError]:
     """One pooled call; if the API refuses an input, redo the chunk record by record."""
     try:
-        return model.reconstruct_many(leads_i, fs=fs)
+        return model.reconstruct_many(inputs, fs=fs, leads=leads)
     except InputError:
         out: list[ecg12.Reconstruction | InputError] = []
-        for x in leads_i:
+        for x in inputs:
             try:
-                out.append(model.reconstruct(x, fs=fs))
+                out.append(model.reconstruct(x, fs=fs, leads=leads))
             except InputError as exc:
                 out.append(exc)
         return out
 
 
 def reconstruct_fold(
-    model: ecg12.Model, records: list[PtbxlRecord | LowRateRecord], chunk: int = CHUNK
+    model: ecg12.Model,
+    records: list[PtbxlRecord | LowRateRecord],
+    chunk: int = CHUNK,
+    leads: tuple[str, ...] | None = None,
 ) -> FoldOutput:
-    """Reconstruct every record from its real Lead I, at the rate it was recorded, and pair the
-    500 Hz output with the real 12 leads."""
+    """Reconstruct every record from its real Lead I (an any-lead model: from its real
+    ``leads``, the 12-lead array given with ``leads=``), at the rate it was recorded, and pair
+    the 500 Hz output with the real 12 leads."""
     real, rec, spread, ids, rates, refused, warned = [], [], [], [], [], [], 0
     for start in range(0, len(records), chunk):
         part = records[start : start + chunk]
         for fs in dict.fromkeys(map(_rate, part)):  # one pooled call per rate
             same = [r for r in part if _rate(r) == fs]
-            leads = [_read(r) for r in same]
-            outs = _reconstruct_chunk(model, [x[:, 0] for x in leads], fs)
-            for record, truth, out in zip(same, leads, outs, strict=True):
+            truths = [_read(r) for r in same]
+            inputs = [x[:, 0] for x in truths] if leads is None else truths
+            outs = _reconstruct_chunk(model, inputs, fs, leads)
+            for record, truth, out in zip(same, truths, outs, strict=True):
                 if isinstance(out, InputError):
                     refused.append({"ecg_id": record.ecg_id, "error": str(out)})
                     continue

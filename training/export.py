@@ -4,7 +4,8 @@
         --version 1.0.0 --out ecg12/models/ekgan-v1.onnx [--fp16] [--bundled]
 
 The graph follows the ecg12 contract: input ``lead_i`` (batch, window) float32, output ``leads``
-(batch, 12, window); the 16-row image layout lives inside the graph.
+(batch, 12, window); the any-lead model's inputs are ``given`` (batch, 12, window) and
+``present`` (batch, 12). The image layout lives inside the graph.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from training import ekgan, recipes  # noqa: E402
+from training import anylead, ekgan, recipes  # noqa: E402
 from training.cards import REGISTRY, git_commit, register, sha256  # noqa: E402
 from training.train import Config  # noqa: E402
 
@@ -48,11 +49,17 @@ def _describe_data(cfg: Config) -> str:
 
 
 def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = False) -> Path:
-    """Write the contract model to ``out`` (float16 weights with float32 I/O if ``fp16``)."""
+    """Write the contract model to ``out`` (float16 weights with float32 I/O if ``fp16``): the
+    Lead I contract, or the any-lead one for a generator of two input channels."""
     import onnx
 
-    model = ekgan.contract_model(generator, width)
-    model(np.zeros((1, width), dtype=np.float32))  # Keras exports only models that have run
+    if generator.input.shape[-1] == 2:
+        model, names = anylead.contract_model(generator, width), ["given", "present"]
+        sample = [np.zeros((1, 12, width), np.float32), np.ones((1, 12), np.float32)]
+    else:
+        model, names = ekgan.contract_model(generator, width), ["lead_i"]
+        sample = np.zeros((1, width), dtype=np.float32)
+    model(sample)  # Keras exports only models that have run
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         model.export(str(path), format="onnx", verbose=False)
@@ -62,7 +69,7 @@ def to_onnx(generator: keras.Model, out: Path, width: int = 512, fp16: bool = Fa
         from onnxconverter_common import float16
 
         proto = float16.convert_float_to_float16(proto, keep_io_types=True)
-    proto.graph.input[0].name, proto.graph.output[0].name = _rename_io(proto)
+    _rename_io(proto, names)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(out))
     return out
@@ -116,13 +123,16 @@ def _symmetric_conv_transpose(proto) -> None:
     onnx.checker.check_model(proto)
 
 
-def _rename_io(proto) -> tuple[str, str]:
-    """Give the graph's input and output the contract's names wherever they are referenced."""
-    old_in, old_out = proto.graph.input[0].name, proto.graph.output[0].name
+def _rename_io(proto, inputs: list[str]) -> None:
+    """Give the graph's inputs (in order) and output the contract's names wherever they are
+    referenced."""
+    new = {v.name: name for v, name in zip(proto.graph.input, inputs, strict=True)}
+    new[proto.graph.output[0].name] = "leads"
     for node in proto.graph.node:
-        node.input[:] = ["lead_i" if n == old_in else n for n in node.input]
-        node.output[:] = ["leads" if n == old_out else n for n in node.output]
-    return "lead_i", "leads"
+        node.input[:] = [new.get(n, n) for n in node.input]
+        node.output[:] = [new.get(n, n) for n in node.output]
+    for v in [*proto.graph.input, proto.graph.output[0]]:
+        v.name = new[v.name]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -188,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         },
         "metrics": {"fold9_training_eval": {k: v for k, v in best.items() if k != "per_lead"}},
     }
+    if generator.input.shape[-1] == 2:
+        card["inputs"] = "any"  # the any-lead contract (ecg12.registry)
     if args.extra:
         card["metrics"].update(json.loads(args.extra.read_text()))
     if args.training_notes:

@@ -38,30 +38,41 @@ CACHE_FILE = DEFAULT_CACHE / "ptbxl-500hz.npz"
 
 
 def lagged(x: np.ndarray, taps: int = TAPS) -> np.ndarray:
-    """Rows ``x[t - taps//2 : t + taps//2 + 1]`` for every ``t`` with a full neighbourhood."""
-    return sliding_window_view(np.asarray(x, dtype=np.float64), taps)
+    """Rows ``x[t - taps//2 : t + taps//2 + 1]`` for every ``t`` with a full neighbourhood; for
+    (n, k) inputs the k neighbourhoods side by side, (n - taps + 1, k * taps)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        return sliding_window_view(x, taps)
+    rows = sliding_window_view(x, taps, axis=0)  # (n - taps + 1, k, taps)
+    return rows.reshape(len(rows), -1)
 
 
 def fit_fir(
-    pairs: Iterable[tuple[np.ndarray, np.ndarray]], taps: int = TAPS, ridge: float = RIDGE
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+    taps: int = TAPS,
+    ridge: float = RIDGE,
+    every: int = 1,
 ) -> np.ndarray:
-    """Least-squares centred FIR filters from (input (n,), targets (n, k)) pairs -> (k, taps).
+    """Least-squares centred FIR filters from (input (n,) or (n, k), targets (n, m)) pairs ->
+    (m, k * taps).
 
     Normal equations are summed record by record, so the data never has to fit in memory at
-    once; only samples whose whole neighbourhood lies inside their record are used.
+    once; only samples whose whole neighbourhood lies inside their record are used (every
+    ``every``-th of them: neighbouring samples add little).
     """
     if taps % 2 != 1:
         raise ValueError(f"a centred FIR needs an odd number of taps, got {taps}")
     half = taps // 2
-    xtx, xty = np.zeros((taps, taps)), None
+    xtx = xty = None
     for x, y in pairs:
-        lags = np.ascontiguousarray(lagged(x, taps))  # BLAS needs it; 2x faster than the view
-        target = np.asarray(y, dtype=np.float64)[half : len(x) - half]
-        xtx += lags.T @ lags
+        # Contiguous: BLAS needs it, 2x faster than the view.
+        lags = np.ascontiguousarray(lagged(x, taps)[::every])
+        target = np.asarray(y, dtype=np.float64)[half : len(x) - half][::every]
+        xtx = lags.T @ lags if xtx is None else xtx + lags.T @ lags
         xty = lags.T @ target if xty is None else xty + lags.T @ target
     if xty is None:
         raise ValueError("no records to fit")
-    xtx[np.diag_indices(taps)] += ridge * np.trace(xtx) / taps
+    xtx[np.diag_indices(len(xtx))] += ridge * np.trace(xtx) / len(xtx)
     return np.linalg.solve(xtx, xty).T
 
 

@@ -87,30 +87,35 @@ def _chunk_scores(real: np.ndarray, rec: np.ndarray, fs: float) -> tuple[np.ndar
     )
 
 
-def score(real: np.ndarray, rec: np.ndarray, fs: float) -> dict:
-    """All scores for aligned (records, samples, 12) arrays in mV at rate ``fs``."""
+def score(
+    real: np.ndarray, rec: np.ndarray, fs: float, estimated: tuple[str, ...] = RECONSTRUCTED
+) -> dict:
+    """All scores for aligned (records, samples, 12) arrays in mV at rate ``fs``, over the
+    ``estimated`` leads (default: the 11 that a Lead I model reconstructs)."""
     r, mae, rmse, amp_real, amp_rec = record_scores(real, rec, fs)
     per_lead = {}
-    for i, name in enumerate(LEAD_NAMES):
-        if name == "I":
-            continue
+    for name in estimated:
+        i = LEAD_NAMES.index(name)
         per_lead[name] = {
             "r": float(np.nanmean(r[:, i])),
             "mae_mv": float(mae[:, i].mean()),
             "rmse_mv": float(rmse[:, i].mean()),
             "amplitude": agreement(amp_real[:, i], amp_rec[:, i]),
         }
-    prec = [per_lead[n]["amplitude"] for n in PRECORDIAL]
+    chest = [n for n in PRECORDIAL if n in per_lead]
+    prec = [per_lead[n]["amplitude"] for n in chest]
+    cols = [LEAD_NAMES.index(n) for n in estimated]
     return {
         "records": int(real.shape[0]),
-        "mean_r": float(np.mean([per_lead[n]["r"] for n in RECONSTRUCTED])),
-        "mae_mv": float(np.mean([per_lead[n]["mae_mv"] for n in RECONSTRUCTED])),
-        "rmse_mv": float(np.mean([per_lead[n]["rmse_mv"] for n in RECONSTRUCTED])),
-        "v1_v6_amplitude_slope": float(np.mean([a["slope"] for a in prec])),
-        "v1_v6_amplitude_r2": float(np.mean([a["r2"] for a in prec])),
+        "mean_r": float(np.mean([per_lead[n]["r"] for n in estimated])),
+        "mae_mv": float(np.mean([per_lead[n]["mae_mv"] for n in estimated])),
+        "rmse_mv": float(np.mean([per_lead[n]["rmse_mv"] for n in estimated])),
+        "v1_v6_r": float(np.mean([per_lead[n]["r"] for n in chest])) if chest else float("nan"),
+        "v1_v6_amplitude_slope": float(np.mean([a["slope"] for a in prec])) if prec else np.nan,
+        "v1_v6_amplitude_r2": float(np.mean([a["r2"] for a in prec])) if prec else np.nan,
         "per_lead": per_lead,
-        # Per record, mean over the 11 leads: what calibration and outlier views need.
-        "record_mae_mv": mae[:, 1:].mean(axis=1).tolist(),
+        # Per record, mean over the estimated leads: what calibration and outlier views need.
+        "record_mae_mv": mae[:, cols].mean(axis=1).tolist(),
     }
 
 

@@ -36,6 +36,10 @@ def _ekgan_nets(width: int, cfg: Any) -> list[keras.Model]:
     ]
 
 
+def _any_nets(width: int, cfg: Any) -> list[keras.Model]:
+    return [ekgan.inference_generator(width, cfg.context, channels=2), *_ekgan_nets(width, cfg)[1:]]
+
+
 def _ig_text(cfg: Any) -> str:
     extra = f" + {cfg.context} self-attention context blocks" if cfg.context else ""
     return f"EKGAN inference generator: 2-D U-Net on a 16-row lead image{extra}"
@@ -60,6 +64,13 @@ RECIPES: dict[str, Recipe] = {
         lambda cfg, fs: ekgan_body(_losses(cfg, fs, 0.0, gan=False)),
         ("ig", "lg", "d"),
         _ig_text,
+    ),
+    # IG on any subset of the 12 leads (training.anylead), L1 (+ amplitude) on the rows not given.
+    "any": Recipe(
+        _any_nets,
+        lambda cfg, fs: ekgan_body(_losses(cfg, fs, 0.0, gan=False)),
+        ("ig", "lg", "d"),
+        lambda cfg: _ig_text(cfg) + ", any subset of the 12 leads in (a second channel flags them)",
     ),
     "pix2pix": Recipe(
         lambda width, cfg: baselines.pix2pix_nets(width),

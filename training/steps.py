@@ -55,6 +55,23 @@ def seen_as_recorded(image: Any, band: Any, taps: tuple[float, ...]) -> Any:
     return image + weight * (low - image)
 
 
+def rows_to_learn(x: Any) -> Any:
+    """(batch, rows, 1, 1) weight of each image row in IG's loss, or None for all rows alike.
+
+    An any-lead input flags its given rows in a second channel; the runtime passes those leads
+    through, so they need not be learnt.
+    """
+    return None if x.shape[-1] == 1 else 1.0 - x[:, :, :1, 1:2]
+
+
+def weighted_mean(values: Any, weight: Any | None) -> Any:
+    """Mean of ``values`` with ``weight`` broadcast over it (a plain mean without one)."""
+    if weight is None:
+        return ops.mean(values)
+    weight = ops.broadcast_to(weight, ops.shape(values))
+    return ops.sum(values * weight) / ops.maximum(ops.sum(weight), 1.0)
+
+
 def bce(logits: Any, target: float) -> Any:
     labels = ops.ones_like(logits) * target
     return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
@@ -228,9 +245,12 @@ def _ekgan_update(
     def ig_loss(tv, ntv, d_tv, d_ntv, target_latent, x, y):
         (fake, latent), ntv = ig.stateless_call(tv, ntv, x, training=True)
         seen = seen_as_recorded(fake, band, losses.low_pass)
-        l1 = ops.mean(ops.abs(y - seen))
+        w = rows_to_learn(x)
+        l1 = weighted_mean(ops.abs(y - seen), w)
         lat = ops.mean(ops.abs(latent - target_latent)) if use_lg else ops.zeros(())
-        amp = ops.mean(ops.abs(ops.std(seen, axis=2) - ops.std(y, axis=2)))
+        amp = weighted_mean(
+            ops.abs(ops.std(seen, axis=2) - ops.std(y, axis=2)), None if w is None else w[:, :, 0]
+        )
         adv = ops.zeros(())
         if losses.gan:
             logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from ecg12.inference import finish, infer  # noqa: E402
 from ecg12.preprocess import PreprocessSpec  # noqa: E402
 from ecg12.writers import atomic_file  # noqa: E402
-from training import ekgan, metrics  # noqa: E402
+from training import anylead, ekgan, metrics  # noqa: E402
 from training.data import (  # noqa: E402
     DEFAULT_CACHE,
     DEFAULT_SPEC,
@@ -68,6 +68,8 @@ class Config:
     # recording gives it, and whether 100 Hz targets are compared below 50 Hz only.
     low_band_input: float = 0.0
     band_mask: bool = False
+    # Fold-9 records scored each epoch (0 = all); the any-lead model scores 7 input sets.
+    eval_records: int = 0
     source_fs: float = 0.0  # train on records recorded at this rate only (0 = all)
     window: int = 0  # samples per model window; 0 = the cache's (512 at 250 Hz)
     context: int = 0  # self-attention blocks between IG's encoder and decoder (0 = the paper's)
@@ -144,6 +146,7 @@ class Trainer:
         self.scale_mv = scale_mv
         recipe = RECIPES[cfg.model]
         self.tags = recipe.tags
+        self.any_lead = cfg.model == "any"
         self.nets = recipe.nets(width, cfg)
         if cfg.freeze_bn:
             for layer in self.nets[0].layers:
@@ -163,16 +166,25 @@ class Trainer:
     def train_batch(self, crops: Crops) -> dict:
         """One update on a batch of :class:`training.data.Crops`; returns the losses as backend
         scalars (left on the device so that steps are not serialised by a host copy)."""
-        x = ekgan.lead_i_to_image(crops.lead_i / self.scale_mv)
+        if self.any_lead:
+            leads = anylead.given(crops.leads, crops.present)
+            leads[:, 0] = crops.lead_i * crops.present[:, :1]  # Lead I as the input band has it
+            x = anylead.to_image(leads / self.scale_mv, crops.present)
+        else:
+            x = ekgan.lead_i_to_image(crops.lead_i / self.scale_mv)
         y = ekgan.leads_to_image(crops.leads / self.scale_mv)
         return self.stepper.step(x, y, crops.low_band)
 
     def sync(self) -> None:
         self.stepper.sync()
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """The ecg12 contract on the current IG: (batch, window) -> (batch, 12, window)."""
-        image = ekgan.generate(self.ig, ekgan.lead_i_to_image(windows))
+    def predict(self, windows: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        """The ecg12 contract on the current IG: (batch, window) -> (batch, 12, window), or for
+        the any-lead model (batch, 12, window) given leads and (batch, 12) flags -> the same."""
+        if present is None:
+            image = ekgan.generate(self.ig, ekgan.lead_i_to_image(windows))
+        else:
+            image = ekgan.generate(self.ig, anylead.to_image(windows, present))
         return keras.ops.convert_to_numpy(ekgan.image_to_leads(image)).astype(np.float32)
 
     def variables(self) -> dict[str, np.ndarray]:
@@ -206,7 +218,11 @@ def evaluate(trainer: Trainer, cache: Cache, idx: np.ndarray, spec: PreprocessSp
     (``*_500``, ``*_100``), and on the 500 Hz part given its Lead I as a 100 Hz recording gives
     it (``*_500_low_in``), plus how far those two answers differ (``band_invariance_r``: mean r
     between them over 11 leads; 1 = the band above 50 Hz changes nothing)."""
+    if trainer.cfg.eval_records:
+        idx = idx[np.random.default_rng(0).permutation(len(idx))[: trainer.cfg.eval_records]]
     real = cache.leads_mv(idx)
+    if trainer.any_lead:
+        return anylead.evaluate(trainer.predict, real, spec)
     rec = reconstruct(trainer, real[:, :, 0], spec)
     scores = metrics.score(real, rec, spec.fs)
     high = cache.source_fs[idx] != LOW_RATE
@@ -298,7 +314,13 @@ def run(
         epoch = meta["epoch"]
         rng = np.random.default_rng([cfg.seed, epoch])
         crops = random_crops(
-            cache, train_idx, cfg.crops_per_record, rng, spec.window, cfg.low_band_input
+            cache,
+            train_idx,
+            cfg.crops_per_record,
+            rng,
+            spec.window,
+            cfg.low_band_input,
+            anylead.draw_sets if trainer.any_lead else None,
         )
         t0 = time.time()
         sums: dict = {}
@@ -317,7 +339,9 @@ def run(
             "windows_per_s": steps * cfg.batch_size / seconds,
             **{k: v / steps for k, v in sums.items()},
             **{
-                k: v for k, v in scores.items() if k not in ("records", "per_lead", "record_mae_mv")
+                k: v
+                for k, v in scores.items()
+                if k not in ("records", "per_lead", "record_mae_mv", "per_set")
             },
         }
         meta["history"].append(entry)
@@ -344,7 +368,8 @@ def run(
 
 
 def _warm_start(trainer: Trainer, path: Path) -> None:
-    """IG's weights from a run's ``best_ig.npz`` or from a shipped ekgan ONNX file."""
+    """IG's weights from a run's ``best_ig.npz`` or from a shipped ekgan ONNX file; the any-lead
+    model may start from a Lead I model's (see :func:`training.anylead.widen`)."""
     if path.suffix == ".onnx":
         from training.onnx_weights import ig_weights, load_into
 
@@ -352,12 +377,25 @@ def _warm_start(trainer: Trainer, path: Path) -> None:
             raise ValueError(
                 f"{path}: an ONNX export has its batch norms folded; train with --freeze-bn"
             )
-        load_into(trainer.ig, ig_weights(path, trainer.cfg.context))
+        weights = ig_weights(path, trainer.cfg.context)
+        ig = _receiver(trainer, weights["ig_enc0/kernel"].shape[2])
+        load_into(ig, weights)
     else:
         with np.load(path) as z:
-            for i, v in enumerate(trainer.ig.weights):
+            ig = _receiver(trainer, z["w0"].shape[2])
+            for i, v in enumerate(ig.weights):
                 v.assign(z[f"w{i}"].astype("float32"))
+    if ig is not trainer.ig:
+        anylead.widen(ig, trainer.ig)
     trainer.stepper.reload()
+
+
+def _receiver(trainer: Trainer, channels: int) -> keras.Model:
+    """The IG that weights with ``channels`` input channels load into: the trainer's own, or a
+    Lead I IG whose weights then widen into the any-lead one."""
+    if channels == trainer.ig.input.shape[-1]:
+        return trainer.ig
+    return ekgan.inference_generator(trainer.ig.input.shape[2], trainer.cfg.context, channels)
 
 
 def _hardware() -> str:
@@ -410,7 +448,8 @@ def main(argv: list[str] | None = None) -> None:
     meta = run(
         cfg, args["run"].expanduser(), args["resume"], args["time_budget"], args["limit_records"]
     )
-    print(json.dumps(meta["best"] and {k: v for k, v in meta["best"].items() if k != "per_lead"}))
+    best = meta["best"] or {}
+    print(json.dumps({k: v for k, v in best.items() if k not in ("per_lead", "per_set")}))
 
 
 if __name__ == "__main__":

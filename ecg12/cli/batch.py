@@ -1,8 +1,9 @@
 """The batch engine behind ``ecg12 reconstruct``: many files, full batches, one result per file.
 
-Worker threads read, check and condition a group of files while the model runs the previous
-group, whose windows share full batches; the same threads assemble and write the results.
-Memory is bounded by the group, however many files there are, and a file longer than
+Worker threads read, check and condition a group of files while the models run the previous
+group, whose windows share full batches per model; the same threads assemble and write the
+results. Each file gets its own model unless one is named (:class:`Models`), each model loaded
+once. Memory is bounded by the group, however many files there are, and a file longer than
 :data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of its file.
 """
 
@@ -13,13 +14,15 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Lock
 
 from ecg12.errors import Ecg12Error, InputError
-from ecg12.inference import Stitched, infer
-from ecg12.model import Model
-from ecg12.pipeline import Prepared, assemble, prepare_lead
+from ecg12.inference import Stitched
+from ecg12.model import Model, load
+from ecg12.pipeline import Prepared, assemble, prepare_lead, run_model
+from ecg12.registry import Registry
 from ecg12.result import Reconstruction
-from ecg12.sources import LeadSource, ReadOptions, open_lead
+from ecg12.sources import LeadSource, Opened, ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
 from ecg12.writers import record_files
 
@@ -48,11 +51,41 @@ class Job:
     samples: int = 0  # output samples, also for a streamed record (its result holds none)
 
 
+class Models:
+    """The models of a run: ``named`` for every file, or else each file's choice (Lead I alone:
+    the registry's default; other leads: its any-lead default), each loaded once, on first need,
+    from whichever worker thread needs it first."""
+
+    def __init__(self, first: Model, registry: Registry, device: str, named: bool) -> None:
+        self.first, self.registry, self.device, self.named = first, registry, device, named
+        self._loaded: dict[str, Model | Ecg12Error] = {first.name: first}
+        self._lock = Lock()
+
+    def for_input(self, opened: Opened, options: ReadOptions) -> Model:
+        """The model for one input."""
+        if self.named:
+            return self.first
+        return self.get(choose_model(self.registry, opened, options))
+
+    def get(self, name: str) -> Model:
+        """Model ``name``, loaded once; a model that failed to load fails every file needing it."""
+        with self._lock:
+            if name not in self._loaded:
+                try:
+                    self._loaded[name] = load(name, device=self.device, registry=self.registry)
+                except Ecg12Error as exc:
+                    self._loaded[name] = exc
+            found = self._loaded[name]
+        if isinstance(found, Ecg12Error):
+            raise found
+        return found
+
+
 @dataclass(frozen=True)
 class Batch:
-    """What every file of a run shares: model, reading options, output rate and format."""
+    """What every file of a run shares: models, reading options, output rate and format."""
 
-    model: Model
+    models: Models
     options: ReadOptions
     rate: float
     notch_hz: float | None
@@ -86,11 +119,14 @@ class Batch:
                 out.append((job, pool.submit(self._prepare, job)))
         return out
 
-    def _prepare(self, job: Job) -> Prepared | LeadSource | None:
-        """Read, check and condition a file; a long one comes back opened, to be streamed."""
+    def _prepare(self, job: Job) -> tuple[Model, Prepared | LeadSource] | None:
+        """Choose the model for a file, then read, check and condition it; a long one comes back
+        opened, to be streamed."""
         started = time.perf_counter()
         try:
-            lead = open_lead(job.path, self.options)
+            opened = open_recording(job.path, self.options)
+            model = self.models.for_input(opened, self.options)
+            lead = open_for(model.inputs, opened, self.options)
             if lead.n > STREAM_ABOVE_S * lead.fs:
                 if self.fmt != "wfdb" or self.draw:
                     raise InputError(
@@ -98,8 +134,8 @@ class Batch:
                         "to WFDB only, without --plot",
                         job.path,
                     )
-                return lead
-            return prepare_lead(lead, self.model.spec, self.notch_hz)
+                return model, lead
+            return model, prepare_lead(lead, model.spec, self.notch_hz)
         except FILE_ERRORS as exc:
             job.status, job.error = "failed", exc
             return None
@@ -110,24 +146,24 @@ class Batch:
         self, pool: ThreadPoolExecutor, group: list[tuple[Job, Future | None]]
     ) -> Iterator[Job]:
         items = [(job, None if future is None else future.result()) for job, future in group]
-        ready = [(job, item) for job, item in items if isinstance(item, Prepared)]
-        spec = self.model.spec
-        raw = infer([p.conditioned for _, p in ready], spec, self.model.predict)
-        stitched = {id(job): s for (job, _), s in zip(ready, raw, strict=True)}
-        writes = {
-            id(job): pool.submit(self._write, job, item, stitched[id(job)]) for job, item in ready
-        }
+        ready = [(job, *item) for job, item in items if item and isinstance(item[1], Prepared)]
+        writes = {}
+        for model in {id(m): m for _, m, _ in ready}.values():  # each model's files together
+            mine = [(job, p) for job, m, p in ready if m is model]
+            raw = run_model(model, [p for _, p in mine])
+            for (job, prepared), stitched in zip(mine, raw, strict=True):
+                writes[id(job)] = pool.submit(self._write, job, model, prepared, stitched)
         for job, item in items:
-            if isinstance(item, LeadSource):
-                self._stream(job, item)
+            if item and isinstance(item[1], LeadSource):
+                self._stream(job, *item)
             elif id(job) in writes:
                 writes[id(job)].result()
             yield job
 
-    def _write(self, job: Job, prepared: Prepared, stitched: Stitched) -> None:
+    def _write(self, job: Job, model: Model, prepared: Prepared, stitched: Stitched) -> None:
         started = time.perf_counter()
         try:
-            job.result = assemble(self.model, prepared, stitched, self.rate)
+            job.result = assemble(model, prepared, stitched, self.rate)
             job.samples = job.result.p_signal.shape[0]
             job.written = job.result.write(
                 job.stem.parent, self.fmt, self.overwrite, job.stem.name, plot=self.draw
@@ -138,10 +174,10 @@ class Batch:
         finally:
             job.seconds += time.perf_counter() - started
 
-    def _stream(self, job: Job, lead: LeadSource) -> None:
+    def _stream(self, job: Job, model: Model, lead: LeadSource) -> None:
         started = time.perf_counter()
         try:
-            stream = Stream(self.model, lead, self.rate, self.notch_hz)
+            stream = Stream(model, lead, self.rate, self.notch_hz)
             job.written = stream.write(job.stem.parent, job.stem.name, self.overwrite)
             job.result, job.samples, job.status = stream.result, stream.sig_len, "ok"
         except FILE_ERRORS as exc:

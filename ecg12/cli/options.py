@@ -13,10 +13,17 @@ UNITS = ("mV", "uV", "V")
 
 
 def input_options(command: F) -> F:
-    """Add ``--lead``, ``--fs``, ``--units`` and ``--gain`` to a command."""
+    """Add ``--lead``, ``--leads``, ``--fs``, ``--units`` and ``--gain`` to a command."""
     for option in reversed(
         (
             click.option("--lead", default=None, help="Channel to use when no lead is named I."),
+            click.option(
+                "--leads",
+                default=None,
+                help="Leads to use (default: every standard lead the file names), e.g. "
+                "I,II,V1; CHANNEL=LEAD takes a channel without a lead name as that lead "
+                "(ch1=II,ch2=V5).",
+            ),
             click.option(
                 "--fs", type=float, default=None, help="Sampling rate for files that carry none."
             ),

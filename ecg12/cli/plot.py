@@ -66,6 +66,7 @@ def command(
             grades=printout.grades,
             disclaimer=printout.disclaimer,
             notes=printout.warnings,
+            measured=printout.measured,
             overwrite=overwrite,
         )
     Console(soft_wrap=True, highlight=False).print(f"wrote {output}", markup=False)

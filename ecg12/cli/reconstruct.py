@@ -1,4 +1,5 @@
-"""``ecg12 reconstruct``: Lead I recordings in, 12-lead records (and pictures) out."""
+"""``ecg12 reconstruct``: recordings of Lead I (or any standard leads) in, 12-lead records (and
+pictures) out."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ from ecg12.errors import InputError, printable
 from ecg12.model import DEVICES, load
 from ecg12.pipeline import check_out_fs
 from ecg12.readers import check_rate
+from ecg12.registry import load_registry
 from ecg12.result import Reconstruction
-from ecg12.sources import ReadOptions
+from ecg12.sources import read_options
 
 FORMATS = ("wfdb", "csv", "npz")
 # What a directory is searched for: WFDB headers stand for their records; signal files
@@ -102,13 +104,19 @@ def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="wfdb", show_default=True)
 @click.option("--plot", "draw", is_flag=True, help="Also draw each result as a clinical PNG.")
-@click.option("--model", "model_name", default=None, help="Model name (see `ecg12 models`).")
+@click.option(
+    "--model",
+    "model_name",
+    default=None,
+    help="Model for every file (see `ecg12 models`); default: per file, the registry's default "
+    "for Lead I alone, its any-lead model for other leads.",
+)
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @input_options
 @click.option(
     "--accept-other-lead",
     is_flag=True,
-    help="Reconstruct from a channel named as another lead (II, MLII, V1...); outputs say so.",
+    help="Run a Lead I model on a channel named as another lead (II, MLII, V1...); outputs say so.",
 )
 @click.option("--out-fs", type=float, default=500.0, show_default=True, help="Output rate (Hz).")
 @click.option(
@@ -143,6 +151,7 @@ def command(
     model_name: str | None,
     device: str,
     lead: str | None,
+    leads: str | None,
     fs: float | None,
     units: str | None,
     gain: float | None,
@@ -156,12 +165,14 @@ def command(
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Reconstruct the 12-lead ECG of each Lead I recording in INPUTS (files, folders, globs).
+    """Reconstruct the 12-lead ECG of each recording in INPUTS (files, folders, globs).
 
-    Windows of many files share the model's batches; files longer than half an hour stream
-    through in bounded memory (WFDB output). One bad file never stops the others.
+    Every standard lead a file names is used (--leads to choose): Lead I alone by the default
+    model, other leads by the registry's any-lead model. Windows of many files share the
+    model's batches; files longer than half an hour stream through in bounded memory (WFDB
+    output). One bad file never stops the others.
     """
-    from ecg12.cli.batch import Batch, Job
+    from ecg12.cli.batch import Batch, Job, Models
 
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -176,16 +187,18 @@ def command(
         rate = check_out_fs(out_fs)
         if fs is not None:
             check_rate(fs, "--fs")
-        model = load(model_name, device=device)
+        options = read_options(fs, lead, leads, accept_other_lead, units, gain)
+        registry = load_registry()
+        model = load(model_name, device=device, registry=registry)
     if model.device_note and not quiet:
         err.print(f"note: {model.device_note}", markup=False)
     names = output_names(files)
     clashes = name_clashes(names)
-    options = ReadOptions(fs, lead, accept_other_lead, units, gain)
     jobs = [Job(path, outdir / names[path], error=clashes.get(path)) for path in files]
     for folder in dict.fromkeys([outdir, *([summary.parent] if summary else [])]):
         sweep_leftovers(folder, quiet)
-    batch = Batch(model, options, rate, float(notch) if notch else None, fmt, draw, overwrite)
+    models = Models(model, registry, device, named=model_name is not None)
+    batch = Batch(models, options, rate, float(notch) if notch else None, fmt, draw, overwrite)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -214,7 +227,7 @@ def command(
             for warning in job.result.warnings:
                 progress.console.print(f"warning: {warning}", markup=False)
             paths = ", ".join(printable(str(p)) for p in job.written)
-            out.print(f"{printable(str(job.path))} -> {paths}", markup=False)
+            out.print(f"{printable(str(job.path))} -> {paths}{_leads(job.result)}", markup=False)
             if job.result.trust_table():
                 out.print(trust_table(job.result))
     if summary is not None:
@@ -228,9 +241,16 @@ def command(
 GRADE_STYLE = {"good": "green", "fair": "yellow", "poor": "bold red"}
 
 
+def _leads(rec: Reconstruction) -> str:
+    """What an any-lead reconstruction came from, for its output line ("" for a Lead I model)."""
+    if rec.given_leads is None:
+        return ""
+    return f" (model {rec.model}, measured {', '.join(rec.given_leads)})"
+
+
 def trust_table(rec: Reconstruction) -> Table:
     """One compact table per file: expected error (mV) and grade of each reconstructed lead."""
-    rows = rec.trust_table()[1:]  # Lead I is the input
+    rows = [row for row in rec.trust_table() if row[0] not in rec.measured_leads]
     table = Table(box=None, padding=(0, 0, 0, 1), pad_edge=False)  # fits 80 columns
     table.add_column("", no_wrap=True)
     for name, _, _ in rows:

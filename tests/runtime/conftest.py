@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from anylead import write_anylead_bundle
 from test_trust import trust_block
 
 
@@ -16,3 +17,13 @@ def calibrated(tiny_model: Path) -> Path:
     data["models"]["tiny"]["trust"] = trust_block()
     tiny_model.write_text(json.dumps(data))
     return tiny_model
+
+
+@pytest.fixture
+def anylead_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A registry with the tiny Lead I model (the default) and the tiny any-lead model (its
+    any_lead_default), set through ``ECG12_REGISTRY`` (tests may edit it)."""
+    registry = write_anylead_bundle(tmp_path / "bundle")
+    monkeypatch.setenv("ECG12_REGISTRY", str(registry))
+    monkeypatch.setenv("ECG12_CACHE_DIR", str(tmp_path / "cache"))
+    return registry

@@ -11,11 +11,14 @@ import pytest
 import wfdb
 from scipy.signal import find_peaks
 
+from ecg12.leads import LIMB_BASIS
 from ecg12.preprocess import resample
-from ecg12.readers import read_lead
+from ecg12.readers import read_lead, read_recording, select_leads
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FILES = ("lead_i.hea", "lead_i.dat", "lead_i.csv", "apple_health_lead_i.csv")
+#: The multi-lead examples: a Holter's two channels and a six-lead device's limb leads.
+MULTI_LEAD = ("holter_mlii_v5.hea", "holter_mlii_v5.dat", "six_lead.hea", "six_lead.dat")
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +33,18 @@ def maker() -> ModuleType:
 def regenerated(maker: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("examples")
     written = maker.write_examples(out)
-    assert sorted(p.name for p in written) == sorted(FILES)
+    assert sorted(p.name for p in written) == sorted(FILES + MULTI_LEAD)
     return out
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", FILES + MULTI_LEAD)
 def test_committed_files_are_what_the_script_makes(regenerated: Path, name: str) -> None:
     assert (regenerated / name).read_bytes() == (EXAMPLES / name).read_bytes()
 
 
 def test_examples_stay_small() -> None:
     assert sum((EXAMPLES / name).stat().st_size for name in FILES) < 300_000
+    assert sum((EXAMPLES / name).stat().st_size for name in MULTI_LEAD) < 150_000
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +114,30 @@ def test_ecg12_reads_every_example(lead_i: wfdb.Record, name: str, fs: float) ->
     x, got_fs, _, _ = read_lead(EXAMPLES / name)
     assert got_fs == fs and x.size == 30 * fs
     assert np.max(x) == pytest.approx(np.max(lead_i.p_signal), abs=0.05)  # mV, not uV
+
+
+def test_holter_example_is_a_mit_bih_like_record(lead_i: wfdb.Record) -> None:
+    rec = wfdb.rdrecord(str(EXAMPLES / "holter_mlii_v5"))
+    assert (rec.fs, rec.sig_name, rec.fmt, rec.sig_len) == (360, ["MLII", "V5"], ["212"] * 2, 10800)
+    assert rec.adc_gain == [200.0, 200.0] and "synthetic" in rec.comments[0]
+    peaks = [find_peaks(x, height=0.8 * x.max(), distance=108)[0] for x in rec.p_signal.T]
+    assert len(peaks[0]) == len(peaks[1]) == pytest.approx(33, abs=2)  # one rhythm, both leads
+    # The same beats as the Lead I example, 360 Hz against 500 Hz.
+    beats_i = find_peaks(lead_i.p_signal[:, 0], height=0.6, distance=150)[0] / 500
+    assert np.max(np.abs(peaks[0] / 360 - beats_i)) < 0.01
+    found = select_leads(read_recording(EXAMPLES / "holter_mlii_v5.hea"))[0]
+    assert [(c.lead, c.channel) for c in found] == [("II", "MLII"), ("V5", "V5")]
+
+
+def test_six_lead_example_is_i_and_ii_with_the_four_derived() -> None:
+    rec = wfdb.rdrecord(str(EXAMPLES / "six_lead"))
+    assert (rec.fs, rec.sig_name, rec.sig_len) == (
+        300,
+        ["I", "II", "III", "aVR", "aVL", "aVF"],
+        9000,
+    )
+    np.testing.assert_allclose(rec.p_signal[:, :2] @ LIMB_BASIS.T, rec.p_signal, atol=1.5e-3)
+    r_heights = np.percentile(rec.p_signal, 99.5, axis=0)
+    assert r_heights[1] > r_heights[0] > 0.8  # a normal axis: II taller than I
+    found = select_leads(read_recording(EXAMPLES / "six_lead.hea"))[0]
+    assert [c.lead for c in found] == rec.sig_name

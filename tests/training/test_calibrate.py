@@ -177,3 +177,33 @@ def test_write_trust_refuses_a_block_that_does_not_parse(registry: Path) -> None
     with pytest.raises(ValueError, match="coefficient row per reconstructed lead"):
         write_trust("tiny", block, registry)
     assert registry.read_bytes() == before
+
+
+def test_calibrations_by_input_set_round_trip(tmp_path: Path, shared_data: Path) -> None:
+    """An any-lead card gets one block per input set; the runtime reads it back and expects
+    no error on the given leads and the fitted error on the others."""
+    from anylead import write_anylead_bundle
+
+    from ecg12.trust import reference_lead
+    from training.calibrate import write_trust_by_inputs
+
+    given = ("II", "V5")
+    leads_est = tuple(n for n in ecg12.LEAD_NAMES if n not in given)
+    obs = synthetic_obs(7)
+    n = len(leads_est)  # 10 of the synthetic 11 leads
+    obs = Observations(obs.x[:, :n], obs.mae[:, :n], obs.r[:, :n], obs.ecg_ids, leads_est)
+    block, expected = trust_block(obs)
+    assert expected.shape == (200, 10) and set(block["coef"]) == set(leads_est)
+    registry = write_anylead_bundle(tmp_path / "bundle")
+    write_trust_by_inputs("anylead", {"II+V5": block}, registry)
+    card = ecg12.load_registry(registry).card("anylead")
+    cal = card.calibration(given)
+    assert cal is not None and card.calibration(("I",)) is None
+    leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
+    err = cal.expected_error(leads, FS, np.full(12, 0.01))
+    x = features(leads, FS, np.full(12, 0.01), reference_lead(given))
+    for i, name in enumerate(ecg12.LEAD_NAMES):
+        if name in given:
+            assert err[i] == 0.0
+        else:
+            assert err[i] == pytest.approx(np.exp(x[i] @ np.asarray(block["coef"][name])))

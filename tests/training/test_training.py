@@ -20,7 +20,14 @@ import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
 from training import ekgan  # noqa: E402
-from training.data import DEFAULT_SPEC, VALID_FOLD, Cache, Crops, build_cache  # noqa: E402
+from training.data import (  # noqa: E402
+    DEFAULT_SPEC,
+    VALID_FOLD,
+    Cache,
+    Crops,
+    build_cache,
+    lead_i_only,
+)
 from training.export import load_generator, to_onnx  # noqa: E402
 from training.onnx_weights import ig_weights, load_into  # noqa: E402
 from training.steps import low_pass_taps, seen_as_recorded  # noqa: E402
@@ -39,7 +46,12 @@ IG_METRICS = {"ig_total", "ig_l1", "ig_latent", "ig_amp", "ig_adv"}
 
 def full_band(windows: np.ndarray) -> Crops:
     """Training crops whose input is their own Lead I and whose targets are full band."""
-    return Crops(windows, windows[:, :, 0].copy(), np.zeros(len(windows), np.float32))
+    return Crops(
+        windows,
+        windows[:, :, 0].copy(),
+        np.zeros(len(windows), np.float32),
+        lead_i_only(len(windows)),
+    )
 
 
 def test_targets_recorded_at_100_hz_are_seen_below_50_hz() -> None:

@@ -18,6 +18,7 @@ from training.data import (
     Cache,
     build_cache,
     build_low_rate_cache,
+    lead_i_only,
     load_record,
     low_band_lead_i,
     random_crops,
@@ -139,7 +140,8 @@ def test_leads_mv_derives_the_limb_leads(root: Path, cache: Cache) -> None:
 def test_random_crops_shapes_sources_and_determinism(cache: Cache) -> None:
     valid = cache.select((9,))
     assert cache.ecg_id[valid].tolist() == [8, 10]
-    crops, lead_i, low_band = random_crops(cache, valid, 3, np.random.default_rng(7))
+    crops, lead_i, low_band, present = random_crops(cache, valid, 3, np.random.default_rng(7))
+    np.testing.assert_array_equal(present, lead_i_only(6))  # Lead I models are given Lead I
     assert crops.shape == (6, 512, 12) and crops.dtype == np.float32
     np.testing.assert_array_equal(lead_i, crops[:, :, 0])  # full band unless asked
     assert not low_band.any()  # 500 Hz records
@@ -218,7 +220,8 @@ def test_crops_show_500_hz_records_as_100_hz_ones_on_request() -> None:
         signals, np.array([1, 2]), np.array([1, 1]), DEFAULT_SPEC, np.array([500.0, LOW_RATE]), low
     )
     crops = random_crops(cache, np.array([0, 1]), 4, np.random.default_rng(2), 256, 1.0)
-    for leads, lead_i, flag in zip(*crops, strict=True):
+    for leads, lead_i, flag, present in zip(*crops, strict=True):
+        assert present.tolist() == [1.0] + [0.0] * 11
         hits = [
             (r, s)
             for r in (0, 1)

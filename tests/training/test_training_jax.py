@@ -40,7 +40,7 @@ SCRIPT = """
 import json, sys
 import numpy as np
 import jax, keras
-from training.data import Crops
+from training.data import Crops, lead_i_only
 from training.train import Config, Trainer
 
 out, n, updates = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -61,7 +61,7 @@ def spy(state, x, y, band):
 trainer.stepper._step = spy
 def crops(w):
     w = w.astype(np.float32)
-    return Crops(w, w[:, :, 0].copy(), np.zeros(len(w), np.float32))
+    return Crops(w, w[:, :, 0].copy(), np.zeros(len(w), np.float32), lead_i_only(len(w)))
 
 
 history = [trainer.train_batch(crops(windows)) for _ in range(updates)]
