@@ -409,6 +409,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote the trust block of '{args.model}' into {args.registry}")
 
 
+def set_block(fold: FoldOutput, given: tuple[str, ...], command: str) -> dict:
+    """An any-lead model's calibration for one input set, from its reconstructed fold."""
+    block, _ = trust_block(observe(fold, given), command)
+    block["fitted_on"] += f", given {', '.join(given)}"
+    return block
+
+
 def calibrate_sets(
     model: ecg12.Model, records: list, sets: list[str] | None, registry: Path | None, argv: list
 ) -> None:
@@ -425,10 +432,10 @@ def calibrate_sets(
     for names in chosen:
         present = complete_mask(lead_mask(names))
         given = tuple(n for n, p in zip(LEAD_NAMES, present, strict=True) if p)
-        obs = observe(reconstruct_fold(model, records, leads=names), given)
-        block, _ = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
+        fold = reconstruct_fold(model, records, leads=names)
+        block = set_block(fold, given, "python -m training.calibrate " + shlex.join(argv))
         blocks[inputs_key(given)] = block
-        print(f"{model.name} from {inputs_key(given)}: {block['fitted_on']}")
+        print(f"{model.name}: {block['fitted_on']}")
         _print_report(block["validation"], tuple(block["grades_ratio"]))
     if registry is not None:
         write_trust_by_inputs(model.name, blocks, registry)

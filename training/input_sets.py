@@ -28,6 +28,8 @@ from ecg12.leads import LEAD_NAMES
 from ecg12.pipeline import to_rate
 from ecg12.preprocess import preprocess
 from training import anylead
+from training.calibrate import set_block, write_trust_by_inputs
+from training.cards import REGISTRY
 from training.data import DEFAULT_CACHE, DEFAULT_SPEC, TRAIN_FOLDS, VALID_FOLD, Cache
 from training.evaluate import FS, _rate, _read, fold_records, reconstruct_fold
 from training.metrics import PRECORDIAL, score
@@ -66,9 +68,16 @@ def _parts(real: np.ndarray, rec: np.ndarray, rates: np.ndarray, leads: tuple) -
 
 
 def run(
-    ptbxl: Path, ptbxl100: Path | None, model_name: str, cache_path: Path, limit: int | None
+    ptbxl: Path,
+    ptbxl100: Path | None,
+    model_name: str,
+    cache_path: Path,
+    limit: int | None,
+    trust_command: str = "",
 ) -> dict:
-    """Scores of every input set of :data:`training.anylead.EVAL_SETS`."""
+    """Scores of every input set of :data:`training.anylead.EVAL_SETS`; with ``trust_command``
+    also each set's calibration (:func:`training.calibrate.set_block`), fitted on the same
+    reconstructions, under ``results["trust"]``."""
     records = fold_records(ptbxl, VALID_FOLD, limit, ptbxl100=ptbxl100)
     model = ecg12.load(model_name, device="cpu")
     cache = Cache.load(cache_path)
@@ -94,6 +103,9 @@ def run(
         floor = floor_fold(records, present, fir)
         kept = np.isin([r.ecg_id for r in records], out.ecg_ids)
         key = anylead.set_name(present)
+        if trust_command:
+            given = tuple(n for n in LEAD_NAMES if n not in leads)
+            results.setdefault("trust", {})[key] = set_block(out, given, trust_command)
         results["sets"][key] = {
             "asked": list(names),
             "estimated": list(leads),
@@ -218,6 +230,25 @@ def render(results: dict, model: str, command: str) -> str:
         r = s["model"]["per_lead_r"]
         cells = [_f(r[n], ".2f") if n in r else "given" for n in header]
         lines.append(f"| {key.replace('+', ', ')} | " + " | ".join(cells) + " |")
+    if "trust" in results:
+        lines += [
+            "",
+            "## Expected error by input set",
+            "",
+            "Each set's calibration (`trust_by_inputs` in the card), fitted on these "
+            "reconstructions; out-of-fold (5-fold over records) Spearman of expected vs actual "
+            "MAE per lead, against expected error proportional to the first given lead's "
+            "amplitude, and how often the actual MAE fell in the 80 % interval.",
+            "",
+            "| given leads | Spearman | trivial | 80 % interval holds |",
+            "|---|---|---|---|",
+        ]
+        for key, block in results["trust"].items():
+            v = block["validation"]
+            lines.append(
+                f"| {key.replace('+', ', ')} | {v['spearman']['mean']:.2f} | "
+                f"{v['trivial']['mean']:.2f} | {v['coverage80']['overall']:.1%} |"
+            )
     lines += ["", "## Targets (issue 14)", "", "| target | ours | compared with | met |"]
     lines.append("|---|---|---|---|")
     for t in results["targets"]:
@@ -246,9 +277,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="records per folder (smoke tests)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--write-trust",
+        action="store_true",
+        help="also calibrate each set's expected error on the same reconstructions and store "
+        "the blocks in the card's trust_by_inputs (the package registry)",
+    )
     args = p.parse_args(argv)
-    results = run(args.ptbxl, args.ptbxl100, args.model, args.cache, args.limit)
     command = "python -m training.input_sets " + shlex.join(argv)
+    results = run(
+        args.ptbxl,
+        args.ptbxl100,
+        args.model,
+        args.cache,
+        args.limit,
+        command if args.write_trust else "",
+    )
+    if args.write_trust:
+        write_trust_by_inputs(args.model, results["trust"], REGISTRY)
+        print(f"wrote {len(results['trust'])} calibrations of '{args.model}' into {REGISTRY}")
     args.out.write_text(render(results, args.model, command))
     if args.json:
         args.json.write_text(json.dumps(results | {"command": command}, indent=1))

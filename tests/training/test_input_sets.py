@@ -11,6 +11,7 @@ pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[tr
 
 from anylead import write_anylead_bundle  # noqa: E402
 
+import ecg12  # noqa: E402
 from training import anylead  # noqa: E402
 from training.data import DEFAULT_SPEC, build_cache  # noqa: E402
 from training.input_sets import render, run  # noqa: E402
@@ -46,3 +47,29 @@ def test_page_has_one_row_per_set(results: dict) -> None:
     for key in results["sets"]:
         assert f"| {key.replace('+', ', ')} | 2 |" in page
     assert "## Targets (issue 14)" in page and "python -m training.input_sets" in page
+
+
+# Five records cannot fit seven coefficients per lead: the residual SD is undefined there.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_each_set_is_calibrated_on_the_same_reconstructions(
+    native: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a trust command every set gets a block that the runtime's registry accepts."""
+    from training.calibrate import write_trust_by_inputs
+    from training.evaluate import fold_records
+
+    registry = write_anylead_bundle(tmp_path / "bundle")
+    monkeypatch.setenv("ECG12_REGISTRY", str(registry))
+    build_cache(native, DEFAULT_SPEC, tuple(range(1, 10))).save(tmp_path / "cache.npz")
+    # Five records (folds 8 and 9) so that the 5-fold cross-validation has one per fold.
+    monkeypatch.setattr(
+        "training.input_sets.fold_records",
+        lambda *a, **k: [r for f in (8, 9) for r in fold_records(native, f)][:5],
+    )
+    results = run(native, None, "anylead", tmp_path / "cache.npz", None, "python -m ...")
+    assert set(results["trust"]) == set(results["sets"])
+    write_trust_by_inputs("anylead", results["trust"], registry)
+    card = ecg12.load_registry(registry).card("anylead")
+    assert set(card.trust_by_inputs) == set(results["sets"])
+    assert "## Expected error by input set" in render(results, "anylead", "python -m ...")
