@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from benchmark_common import Child, machine, reconstruct_cmd, run_child
 
 FS = 500.0
 
@@ -42,41 +38,26 @@ def write_holter(path: Path, hours: float) -> None:
         out.comments = [f"synthetic {hours:g} h Lead I for tests/benchmark_long.py"]
 
 
+def long_run(hours: float) -> Child:
+    """``ecg12 reconstruct`` of a generated ``hours``-long record to WFDB, in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "holter"
+        write_holter(record, hours)
+        return run_child(reconstruct_cmd([f"{record}.hea"], Path(tmp) / "out"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 24.0])
     args = parser.parse_args()
-    print(
-        f"machine: {platform.node()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
-    )
+    print(", ".join(f"{k}: {v}" for k, v in machine().items()))
     for hours in args.hours:
-        with tempfile.TemporaryDirectory() as tmp:
-            record = Path(tmp) / "holter"
-            write_holter(record, hours)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "ecg12",
-                    "reconstruct",
-                    f"{record}.hea",
-                    "-o",
-                    str(Path(tmp) / "out"),
-                    "-q",
-                ],
-                check=True,
-            )
-            wall = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-            print(
-                f"{hours:g} h at {FS:g} Hz: peak RSS {after.ru_maxrss / 1024:.0f} MB, "
-                f"wall {wall:.1f} s ({wall / hours:.1f} s per hour), CPU {cpu:.1f} s, "
-                f"load average {os.getloadavg()[0]:.2f} after"
-            )
+        run = long_run(hours)
+        print(
+            f"{hours:g} h at {FS:g} Hz: peak RSS {run.peak_mb:.0f} MB, "
+            f"wall {run.wall_s:.1f} s ({run.wall_s / hours:.1f} s per hour), "
+            f"CPU {run.cpu_s:.1f} s, load average {os.getloadavg()[0]:.2f} after"
+        )
 
 
 if __name__ == "__main__":

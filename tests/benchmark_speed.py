@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from benchmark_common import reconstruct_cmd, run_child
+
+if TYPE_CHECKING:
+    from ecg12.model import Model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "lead_i.hea"
@@ -54,28 +58,11 @@ def batch_rate(model, n: int = 200) -> float:
 
 def cold_cli(device: str, repeats: int = 3) -> tuple[float, float]:
     """Median wall time and peak RSS (MB) of a fresh `ecg12 reconstruct` process."""
-    times, peak = [], 0.0
+    runs = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as out:
-            t = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "ecg12",
-                    "reconstruct",
-                    str(EXAMPLE),
-                    "-o",
-                    out,
-                    "-q",
-                    "--device",
-                    device,
-                ],
-                check=True,
-            )
-            times.append(time.perf_counter() - t)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return statistics.median(times), peak
+            runs.append(run_child(reconstruct_cmd([EXAMPLE], out, "--device", device)))
+    return statistics.median(r.wall_s for r in runs), max(r.peak_mb for r in runs)
 
 
 def tensorflow_ratio(model, repeats: int = 20) -> tuple[float, float] | None:
@@ -106,7 +93,8 @@ def tensorflow_ratio(model, repeats: int = 20) -> tuple[float, float] | None:
 
 
 def window_rate(model, batch: int = 256, repeats: int = 20) -> float:
-    """Raw network throughput in windows/s at one batch size."""
+    """Raw network throughput in windows/s, ``batch`` windows per ``Model.predict`` call (which
+    runs them in its own batch size)."""
     windows = np.random.default_rng(0).normal(size=(batch, model.spec.window)).astype(np.float32)
     model.predict(windows)
     t = time.perf_counter()
@@ -128,34 +116,57 @@ def cuda_vs_cpu(model) -> float:
     )
 
 
+@dataclass(frozen=True)
+class Speed:
+    """The figures of one run: a cold CLI process, then a warm model in this one."""
+
+    model: str  # name and version
+    cold_s: float  # wall time of a fresh `ecg12 reconstruct` of one 30 s file
+    peak_mb: float  # that process's peak RSS
+    warm_ms: float  # one 10 s record, model loaded
+    records_per_s: float  # 200 ten-second records through reconstruct_many
+    windows_per_s: float  # the network alone, Model.predict on 256 windows at a time
+
+
+def measure(model_name: str | None = None, device: str = "cpu") -> tuple[Speed, Model]:
+    """Every figure of :class:`Speed`, and the loaded model (for the optional comparisons)."""
+    import ecg12
+
+    cold, peak = cold_cli(device)
+    model = ecg12.load(model_name, device=device)
+    speed = Speed(
+        f"{model.card.name} {model.card.version}",
+        cold,
+        peak,
+        warm_latency(model) * 1000,
+        batch_rate(model),
+        window_rate(model),
+    )
+    return speed, model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-tf", action="store_true")
     args = parser.parse_args()
-    import ecg12
-
-    cold, peak = cold_cli(args.device)
-    model = ecg12.load(args.model, device=args.device)
+    speed, model = measure(args.model, args.device)
     size = model.card.size_bytes / 2**20
     print(
-        f"model {model.card.name} {model.card.version} ({size:.1f} MiB), "
+        f"model {speed.model} ({size:.1f} MiB), "
         f"{os.cpu_count()} CPU cores, onnxruntime {model.session.get_providers()[0]}"
     )
     if args.device == "cuda":
         print(f"largest CUDA - CPU difference, one 10 s record: {cuda_vs_cpu(model):.2e} mV")
-    print(f"cold `ecg12 reconstruct` of one 30 s file: {cold:.2f} s (target < 2 s)")
-    print(f"peak memory of that process:               {peak:.0f} MB (target < 500 MB)")
+    print(f"cold `ecg12 reconstruct` of one 30 s file: {speed.cold_s:.2f} s (target < 2 s)")
+    print(f"peak memory of that process:               {speed.peak_mb:.0f} MB (target < 500 MB)")
+    print(f"warm, one 10 s record:                     {speed.warm_ms:.0f} ms (target < 100 ms)")
     print(
-        f"warm, one 10 s record:                     {warm_latency(model) * 1000:.0f} ms "
-        "(target < 100 ms)"
-    )
-    print(
-        f"batch of 200 ten-second records:           {batch_rate(model):.1f} records/s "
+        f"batch of 200 ten-second records:           {speed.records_per_s:.1f} records/s "
         "(target >= 20)"
     )
-    print(f"network only, batches of 256 windows:      {window_rate(model):,.0f} windows/s")
+    print(f"network only, predict on 256 windows:      {speed.windows_per_s:,.0f} windows/s")
     if not args.no_tf and (ratio := tensorflow_ratio(model)):
         ort_s, tf_s = ratio
         print(

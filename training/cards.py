@@ -32,9 +32,10 @@ def git_commit() -> str:
 
 
 def register(name: str, card: dict, registry: Path = REGISTRY, default: bool = False) -> None:
-    """Insert or replace ``name``'s card in the registry file (atomically)."""
+    """Insert or replace ``name``'s card in the registry file (atomically); ``default`` makes
+    it the default of its kind (``any_lead_default`` for an ``"inputs": "any"`` card)."""
     data = json.loads(registry.read_text())
     data["models"][name] = card
     if default:
-        data["default"] = name
+        data["any_lead_default" if card.get("inputs") == "any" else "default"] = name
     write_text(registry, json.dumps(data, indent=2) + "\n")

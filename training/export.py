@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         "is faster, and the card's expected error must then be recalibrated for it",
     )
     p.add_argument("--bundled", action="store_true", help="ships inside the package")
-    p.add_argument("--default", action="store_true", help="make it the default model")
+    p.add_argument(
+        "--default",
+        action="store_true",
+        help="make it the default model (an any-lead model: the registry's any_lead_default)",
+    )
     p.add_argument("--description", default=None, help="for `ecg12 models`; default: architecture")
     p.add_argument("--extra", type=Path, default=None, help="JSON merged into the card (metrics)")
     p.add_argument(

@@ -73,3 +73,15 @@ def test_each_set_is_calibrated_on_the_same_reconstructions(
     card = ecg12.load_registry(registry).card("anylead")
     assert set(card.trust_by_inputs) == set(results["sets"])
     assert "## Expected error by input set" in render(results, "anylead", "python -m ...")
+
+
+def test_an_any_lead_card_registered_as_default_becomes_any_lead_default(tmp_path: Path) -> None:
+    import json
+
+    from training.cards import register
+
+    registry = write_anylead_bundle(tmp_path / "bundle", any_lead_default=False)
+    card = json.loads(registry.read_text())["models"]["anylead"]
+    register("anylead", card, registry, default=True)
+    loaded = ecg12.load_registry(registry)
+    assert (loaded.default, loaded.any_lead_default) == ("tiny", "anylead")
