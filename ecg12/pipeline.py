@@ -17,7 +17,7 @@ import numpy as np
 
 from ecg12.errors import InputError
 from ecg12.inference import Stitched, finish, infer
-from ecg12.leads import LEAD_NAMES, derive_limb_leads, place_leads
+from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, derive_limb_leads, place_leads
 from ecg12.preprocess import PreprocessSpec, preprocess, resample
 from ecg12.result import Reconstruction
 from ecg12.sources import (
@@ -227,15 +227,24 @@ def check_notch(notch_hz: object) -> float | None:
     return float(notch_hz)
 
 
+#: The columns :func:`to_rate` resamples: I, II and V1-V6. III, aVR, aVL and aVF are derived
+#: from I and II afterwards, so resampling them too would be thrown away.
+_RESAMPLED = [LEAD_NAMES.index(name) for name in INDEPENDENT_LEADS]
+
+
 def to_rate(leads_mv: np.ndarray, fs: float, rate: float) -> np.ndarray:
     """12 leads resampled to ``rate``, limb leads re-derived.
 
     Resampling is linear, so Einthoven's and Goldberger's laws survive it up to rounding;
-    re-deriving makes them exact again.
+    re-deriving makes them exact again. Only the eight independent leads are resampled (each
+    column on its own, so they come out as they would with all twelve): a third less work.
     """
     if rate == fs:
         return leads_mv
-    return derive_limb_leads(resample(leads_mv, fs, rate).astype(np.float32))
+    independent = resample(leads_mv[:, _RESAMPLED], fs, rate).astype(np.float32)
+    out = np.empty((len(independent), len(LEAD_NAMES)), dtype=np.float32)
+    out[:, _RESAMPLED] = independent
+    return derive_limb_leads(out)
 
 
 def reconstruct(

@@ -68,13 +68,14 @@ def write_record(
     ``overwrite`` is false. Returns the written paths.
     """
     targets = record_files(path, fmt)
-    stored = np.asarray(p_signal)  # NPZ keeps the caller's float type (float32 results)
+    # NPZ keeps the caller's float type (float32 results); WFDB and CSV work in float64, which
+    # the WFDB writer converts to block by block (no float64 copy of the record here).
+    stored = np.asarray(p_signal)
     if not np.issubdtype(stored.dtype, np.floating):
         stored = stored.astype(np.float64)
-    p_signal = stored.astype(np.float64)
-    if p_signal.ndim != 2 or p_signal.shape[1] != len(sig_name) or len(units) != len(sig_name):
+    if stored.ndim != 2 or stored.shape[1] != len(sig_name) or len(units) != len(sig_name):
         raise ValueError(
-            f"p_signal {p_signal.shape} does not match {len(sig_name)} names and {len(units)} units"
+            f"p_signal {stored.shape} does not match {len(sig_name)} names and {len(units)} units"
         )
     if extra and fmt != "npz":
         raise ValueError("extra arrays can only be written to npz")
@@ -82,13 +83,13 @@ def write_record(
         raise ValueError(f"extra arrays may not be named {', '.join(sorted(_NPZ_KEYS))}")
     if fmt == "wfdb":
         with open_wfdb(path, fs, sig_name, units, overwrite) as out:
-            out.write(p_signal)
+            out.write(stored)
             out.comments = list(comments)
         return out.targets
     target = targets[0]
     with staged(target.parent, [target.name], overwrite) as tmp:
         if fmt == "csv":
-            _write_csv(p_signal, fs, sig_name, comments, tmp / target.name)
+            _write_csv(stored.astype(np.float64), fs, sig_name, comments, tmp / target.name)
         else:
             arrays: dict[str, Any] = {
                 "p_signal": stored,
@@ -123,7 +124,7 @@ class WfdbWriter:
 
     def write(self, block: np.ndarray) -> None:
         """Append (samples x channels) mV; NaN is stored as WFDB's missing-sample value."""
-        block = np.asarray(block, dtype=np.float64)
+        block = np.asarray(block)
         if block.ndim != 2 or block.shape[1] != len(self.sig_name):
             raise ValueError(f"block {block.shape} does not have {len(self.sig_name)} channels")
         digital = _digital(block)
@@ -132,8 +133,8 @@ class WfdbWriter:
         self._sum += digital.sum(axis=0, dtype=np.int64)
         self.sig_len += len(digital)
         # A file write, not ndarray.tofile: a full disk raises OSError(ENOSPC), not numpy's
-        # "n requested and m written".
-        self._dat.write(digital.astype("<i2").tobytes())
+        # "n requested and m written". The array's own buffer, samples interleaved, no copy.
+        self._dat.write(memoryview(np.ascontiguousarray(digital, dtype="<i2")))
 
     def close(self) -> None:
         """Finish the signal file and write the header (with :attr:`comments`)."""
@@ -174,17 +175,26 @@ def open_wfdb(
 
 
 def _digital(block: np.ndarray) -> np.ndarray:
-    """mV -> int64 WFDB units as wfdb's ``adc`` rounds them (half to even); refuses overflow."""
-    nan = np.isnan(block)
-    digital = np.round(block * WFDB_GAIN_PER_MV)
-    peak = float(np.max(np.abs(digital[~nan]), initial=0.0))
+    """mV (any real type) -> int16 WFDB units as wfdb's ``adc`` rounds them: scaled in float64,
+    half to even; refuses overflow.
+
+    One float64 temporary, rounded in place; the NaN mask and its copies only where there is
+    a NaN (most records have none).
+    """
+    digital = np.multiply(block, WFDB_GAIN_PER_MV, dtype=np.float64)
+    np.round(digital, out=digital)
+    nan = np.isnan(digital)
+    has_nan = bool(nan.any())
+    finite = digital[~nan] if has_nan else digital
+    peak = max(float(np.max(finite)), -float(np.min(finite))) if finite.size else 0.0
     if peak > _WFDB_MAX:
         raise ValueError(
             f"values up to {peak / WFDB_GAIN_PER_MV:.3f} mV do not fit WFDB format 16 at "
             f"{WFDB_GAIN_PER_MV} units per mV (+-{_WFDB_MAX / WFDB_GAIN_PER_MV} mV)"
         )
-    digital[nan] = _WFDB_NAN
-    return digital.astype(np.int64)
+    if has_nan:
+        digital[nan] = _WFDB_NAN
+    return digital.astype(np.int16)
 
 
 def _wfdb_rate(fs: float) -> str:

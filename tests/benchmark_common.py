@@ -85,18 +85,22 @@ def commit() -> str:
     return f"{head}{' +changes' if dirty else ''}" if head else "unknown"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was (other work included)."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> dict[str, str]:
     """Where and when the numbers were measured; the load average says how busy it was."""
     import numpy
     import onnxruntime
 
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": cpu_model(),
         "cores": f"{os.cpu_count()} ({usable} usable)",
-        "load average at start (1 / 5 / 15 min)": load,
+        "load average at start (1 / 5 / 15 min)": load_average(),
         "onnxruntime": onnxruntime.__version__,
         "numpy": numpy.__version__,
         "Python": platform.python_version(),

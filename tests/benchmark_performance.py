@@ -25,16 +25,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import numpy as np
-from benchmark_common import REPO, Child, machine, reconstruct_cmd, run_child
+from benchmark_common import REPO, Child, load_average, machine, reconstruct_cmd, run_child
 from benchmark_long import long_run
 from benchmark_speed import Speed, ten_seconds
 from benchmark_speed import measure as measure_speed
@@ -207,7 +205,7 @@ def session_settings(session: Any) -> dict[str, Any]:
     for key in CONFIG_KEYS:
         try:
             config[key] = options.get_session_config_entry(key)
-        except Exception:  # onnxruntime raises its own error for a key never set
+        except RuntimeError:  # a key never set
             continue
     return {
         "providers": session.get_providers(),
@@ -365,12 +363,6 @@ def page(sections: list[str], about: dict[str, str], argv: list[str]) -> str:
 # --- main -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def scratch_folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="ecg12-bench-") as tmp:
-        yield Path(tmp)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
@@ -383,12 +375,15 @@ def main() -> None:
     args = parser.parse_args()
     about = machine()
     print("\n".join(f"{k}: {v}" for k, v in about.items()), flush=True)
-    with scratch_folder() as scratch:
+    with tempfile.TemporaryDirectory(prefix="ecg12-bench-") as tmp:
+        scratch = Path(tmp)
         if args.profile:
             folder = write_records(scratch / "in", args.profile)
             profile_host(replayed(args.model)[0], folder, scratch)
             return
         sections = run_parts(args, scratch)
+    about["load average at end (1 / 5 / 15 min)"] = load_average()
+    print(f"load average at end: {about['load average at end (1 / 5 / 15 min)']}")
     if set(args.only) == set(PARTS):
         PAGE.write_text(page(sections, about, sys.argv[1:]), encoding="utf-8")
         print(f"wrote {PAGE.relative_to(REPO)}")

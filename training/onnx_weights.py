@@ -24,7 +24,9 @@ import numpy as np  # noqa: E402
 
 #: Keras' BatchNormalization epsilon: a moving variance of ``1 - EPS`` makes its scale exactly 1.
 BN_EPSILON = 1e-3
-_PREFIX = "ekgan_contract_1/inference_generator_1/"
+#: IG's scope inside an export: "<contract>_1/inference_generator_1/", the contract being the
+#: Lead I one (``ekgan_contract``) or the any-lead one (``ekgan_any_contract``).
+_SCOPE = "inference_generator_1/"
 
 
 def _graph_tables(
@@ -44,9 +46,13 @@ def _graph_tables(
 def ig_weights(path: Path, context: int) -> dict[str, np.ndarray]:
     """IG's weights by Keras path (``ig_enc1/kernel``, ...) from an ekgan ONNX export."""
     values, inputs, outputs = _graph_tables(path)
+    scoped = next((n for n in inputs if _SCOPE in n), None)
+    if scoped is None:
+        raise ValueError(f"{path}: no {_SCOPE!r} nodes; not an ekgan IG export?")
+    prefix = scoped[: scoped.index(_SCOPE) + len(_SCOPE)]
 
     def init(name: str) -> np.ndarray:
-        key = _PREFIX + name
+        key = prefix + name
         if key not in values:
             raise ValueError(f"{path}: no initializer {name!r}; not an ekgan IG export?")
         return values[key]
@@ -55,14 +61,14 @@ def ig_weights(path: Path, context: int) -> dict[str, np.ndarray]:
 
     def producer(node: str) -> list[str]:
         """The inputs of the node whose output a named node takes first."""
-        key = _PREFIX + node
+        key = prefix + node
         if key not in inputs:
             raise ValueError(f"{path}: no node {node!r}; not an ekgan IG export?")
         return made_by[inputs[key][0]]
 
     def operand(node: str, index: int) -> np.ndarray:
         """An initializer that a named node takes (tf2onnx renames folded constants)."""
-        key = _PREFIX + node
+        key = prefix + node
         if key not in inputs:
             raise ValueError(f"{path}: no node {node!r}; not an ekgan IG export?")
         return values[inputs[key][index]]
@@ -145,8 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--window", type=int, default=512)
     p.add_argument("--out", type=Path, required=True, help="weights for training.train --init")
     args = p.parse_args(argv)
-    generator = ekgan.inference_generator(args.window, args.context)
-    load_into(generator, ig_weights(args.onnx, args.context))
+    weights = ig_weights(args.onnx, args.context)
+    channels = weights["ig_enc0/kernel"].shape[2]  # 2: an any-lead export
+    generator = ekgan.inference_generator(args.window, args.context, channels)
+    load_into(generator, weights)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(
         args.out, **{f"w{i}": np.asarray(w.numpy()) for i, w in enumerate(generator.weights)}

@@ -166,3 +166,17 @@ def test_infer_pools_records_and_finish_makes_consistent_mv() -> None:
     out = finish(raw[2].leads, xs[2], SPEC)
     np.testing.assert_allclose(out[:, 0], xs[2])  # Lead I is the input itself
     np.testing.assert_allclose(out[:, 2], out[:, 1] - out[:, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("fs, rate", [(250.0, 500.0), (500.0, 250.0), (250.0, 360.0)])
+def test_to_rate_equals_resampling_all_twelve_leads(fs: float, rate: float) -> None:
+    """to_rate resamples only I, II and V1-V6; the four other limb leads, derived from I and
+    II afterwards, come out bit for bit as when all twelve were resampled."""
+    from ecg12.pipeline import to_rate
+
+    leads = np.random.default_rng(4).normal(size=(2500, 12)).astype(np.float32)
+    whole = derive_limb_leads(resample(leads, fs, rate).astype(np.float32))
+    for layout in (leads, np.asfortranarray(leads)):
+        out = to_rate(layout, fs, rate)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, whole)

@@ -175,6 +175,19 @@ def test_wfdb_bytes_equal_wrsamp(
     np.testing.assert_allclose(back.p_signal, sig, atol=0.5e-3 + 1e-9)
 
 
+def test_wfdb_bytes_equal_wrsamp_for_float32_and_column_major(tmp_path: Path) -> None:
+    """What the pipeline hands the writer: float32, possibly column-major (a transposed stitch),
+    scaled in float64 as wfdb scales the float64 record."""
+    sig = np.random.default_rng(3).normal(scale=2.0, size=(1001, 12)).astype(np.float32)
+    sig[::50, 2] = np.nan
+    names = list(ecg12.LEAD_NAMES)
+    theirs = _wrsamp(sig.astype(np.float64), 500.0, names, ["c"], tmp_path / "wfdb")
+    for k, layout in enumerate([sig, np.asfortranarray(sig)]):
+        ours = write_record(layout, 500.0, names, ["mV"] * 12, ["c"], tmp_path / f"o{k}" / "rec")
+        for path in ours:
+            assert path.read_bytes() == theirs.with_suffix(path.suffix).read_bytes(), path.name
+
+
 def test_wfdb_written_in_blocks_equals_one_piece(tmp_path: Path) -> None:
     sig = np.random.default_rng(1).normal(size=(1001, 2))
     sig[0, 1] = np.nan
