@@ -521,6 +521,11 @@ def render_markdown(
         "in our docs and could not be checked here, so this page quotes none of them and "
         "compares the models on PTB-XL only.",
         "",
+        "Every model here is given Lead I. The any-lead model (`ekgan-any`), given other sets "
+        "of leads (II; V1; V5; II + V5; the six limb leads; limb leads + V2; ...), is scored "
+        "per input set beside a linear floor of the same set on "
+        "[input-sets.md](input-sets.md) (`training/input_sets.py`).",
+        "",
     ]
     for res in results:
         problems = [f"{len(res['refused'])} refused by the API"] if res["refused"] else []

@@ -143,3 +143,26 @@ def test_linear_floor_recovers_a_linear_relation() -> None:
     np.testing.assert_allclose(out[..., :6], leads[..., :6], atol=1e-6)
     inner = slice(20, -20)
     np.testing.assert_allclose(out[:, inner, 6:], leads[:, inner, 6:], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_shipped_any_lead_model_warm_starts_training() -> None:
+    """The committed any-lead file is a starting point on any machine: rebuilt in Keras (batch
+    norms frozen) it gives the shipped model's answers to float16 rounding."""
+    from training.onnx_weights import ig_weights, load_into
+
+    path = Path(__file__).resolve().parents[2] / "ecg12" / "models" / "ekgan-any-1.0.0.onnx"
+    ig = ekgan.inference_generator(512, context=2, channels=2)
+    load_into(ig, ig_weights(path, context=2))
+    for layer in ig.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    present = np.stack([anylead.mask(n) for n in anylead.EVAL_SETS])
+    given = np.random.default_rng(8).normal(0, 0.3, (len(present), 12, 512)).astype(np.float32)
+    given *= present[:, :, None]
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"given": given, "present": present}
+    )[0]
+    image = ekgan.generate(ig, anylead.to_image(given, present), training=True)
+    got = keras.ops.convert_to_numpy(ekgan.image_to_leads(image))
+    assert np.abs(got - ref).max() < 2e-3 * np.abs(ref).max()
