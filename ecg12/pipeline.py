@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 DEFAULT_OUT_FS = 500.0
 #: Highest output rate: ten times any ECG's bandwidth, and 10 s x 12 leads stay ~5 MB.
 MAX_OUT_FS = 10_000.0
+#: The columns :func:`to_rate` resamples: I, II and V1-V6. III, aVR, aVL and aVF are derived
+#: from I and II afterwards, so resampling them too would be thrown away.
+_RESAMPLED = [LEAD_NAMES.index(name) for name in INDEPENDENT_LEADS]
 
 
 @dataclass(frozen=True)
@@ -225,11 +228,6 @@ def check_notch(notch_hz: object) -> float | None:
     if isinstance(notch_hz, bool) or not isinstance(notch_hz, Real) or notch_hz not in (50, 60):
         raise InputError(f"notch_hz must be 50 or 60 (Hz) or None, not {notch_hz!r:.40}")
     return float(notch_hz)
-
-
-#: The columns :func:`to_rate` resamples: I, II and V1-V6. III, aVR, aVL and aVF are derived
-#: from I and II afterwards, so resampling them too would be thrown away.
-_RESAMPLED = [LEAD_NAMES.index(name) for name in INDEPENDENT_LEADS]
 
 
 def to_rate(leads_mv: np.ndarray, fs: float, rate: float) -> np.ndarray:

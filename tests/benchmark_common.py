@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,19 +28,41 @@ class Child:
 
 
 def run_child(args: list[str]) -> Child:
-    """Run ``args`` and measure that process alone: ``os.wait4`` gives its own CPU time and peak
-    RSS, where ``RUSAGE_CHILDREN`` would sum every child so far and keep the largest peak."""
+    """Run ``args`` and measure that process alone: ``os.wait4`` gives its own CPU time, where
+    ``RUSAGE_CHILDREN`` would sum every child so far. Its peak RSS is read from
+    ``/proc/<pid>/status`` while it runs: Linux starts a child's ``ru_maxrss`` at its parent's
+    peak, so a benchmark that has loaded a model would see its own memory there."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
+    peak: list[float] = []
+    finished = threading.Event()
+    watcher = threading.Thread(target=_watch_peak, args=(proc.pid, peak, finished))
+    watcher.start()
     out = proc.stdout.read()  # small: nothing the measured commands print is large
+    finished.set()
+    watcher.join()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     proc.stdout.close()
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, args, out)
-    return Child(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Child(wall, cpu, peak[-1] if peak else usage.ru_maxrss / 1024, out)
+
+
+def _watch_peak(pid: int, peak: list[float], finished: threading.Event) -> None:
+    """Append the process's high-water RSS (MB, ``VmHWM``) every 50 ms until it has finished;
+    the last reading is its peak (a high-water mark only grows). Nothing where there is no
+    ``/proc``: the caller falls back to ``ru_maxrss``."""
+    status = Path(f"/proc/{pid}/status")
+    while not finished.wait(0.05):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            return
+        peak += [int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")]
 
 
 def reconstruct_cmd(inputs: list[str | Path], outdir: str | Path, *options: str) -> list[str]:

@@ -182,20 +182,36 @@ def profile_host(model: Model, folder: Path, scratch: Path, top: int = 30) -> No
 
 
 @dataclass(frozen=True)
+class Pairs:
+    """``ecg12 reconstruct DIR`` and bare onnxruntime on the same batches, run in pairs."""
+
+    cli: list[Child]
+    bare: list[Child]
+
+    @property
+    def ratios(self) -> list[float]:
+        """CPU of ecg12 over bare onnxruntime, pair by pair."""
+        return [c.cpu_s / b.cpu_s for c, b in zip(self.cli, self.bare, strict=True)]
+
+    @property
+    def extra_s(self) -> float:
+        """Median CPU seconds ecg12 spends beyond bare onnxruntime."""
+        return statistics.median(
+            c.cpu_s - b.cpu_s for c, b in zip(self.cli, self.bare, strict=True)
+        )
+
+
+@dataclass(frozen=True)
 class BatchRun:
-    """``ecg12 reconstruct DIR`` and bare onnxruntime on the same batches (medians of pairs)."""
+    """The DIR path against bare onnxruntime: ``records`` records, and one record alone (what
+    starting a process costs each side)."""
 
     records: int
     windows: int
     batches: int
-    cli: Child
-    bare: Child
-    bare_run_s: float  # CPU inside the bare session's run calls
-    ratios: list[float]  # CLI CPU / bare CPU, per pair run back to back
-
-    @property
-    def ratio(self) -> float:
-        return statistics.median(self.ratios)
+    many: Pairs
+    one: Pairs
+    bare_run_s: float  # median CPU inside the bare session's run calls, all records
 
 
 def session_settings(session: Any) -> dict[str, Any]:
@@ -215,43 +231,58 @@ def session_settings(session: Any) -> dict[str, Any]:
     }
 
 
-def record_batches(model: Model, replay: Replay, folder: Path, scratch: Path) -> list[Path]:
-    """Run the DIR path once with the network replaced, keeping the batches it hands the
-    session; returns the bare run's arguments: model file, batches, session settings."""
+def bare_command(model: Model, replay: Replay, folder: Path, scratch: Path) -> list[str]:
+    """Run the DIR path on ``folder`` once with the network replaced, keeping the batches it
+    hands the session; returns the command that runs them through bare onnxruntime with the
+    real session's model file and settings."""
     replay.keep, replay.batches = True, []
     reconstruct_here(model, [str(folder)], scratch / "recorded")
     replay.keep = False
     shutil.rmtree(scratch / "recorded")
-    batches, settings = scratch / "batches.npz", scratch / "settings.json"
+    batches, settings = scratch / f"{folder.name}.npz", scratch / f"{folder.name}.json"
     np.savez(batches, **{f"b{i:05d}": b for i, b in enumerate(replay.batches)})
     settings.write_text(json.dumps(session_settings(replay.real)), encoding="utf-8")
-    return [model.path, batches, settings]
+    return [sys.executable, str(BARE), str(model.path), str(batches), str(settings)]
+
+
+def paired(folder: Path, bare: list[str], options: list[str], scratch: Path, repeats: int) -> Pairs:
+    """``ecg12 reconstruct folder`` (with ``options``) and ``bare``, each in a fresh process,
+    ``repeats`` times back to back, in alternating order so that a change in the machine's
+    load favours neither."""
+    cli_runs: list[Child] = []
+    bare_runs: list[Child] = []
+    for r in range(repeats):
+        out = scratch / f"cli-{r}"
+        commands = [reconstruct_cmd([folder], out, *options), bare]
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        runs = {k: run_child(commands[k]) for k in order}
+        cli_runs.append(runs[0])
+        bare_runs.append(runs[1])
+        shutil.rmtree(out)
+    return Pairs(cli_runs, bare_runs)
 
 
 def batch_part(
     model: Model, replay: Replay, folder: Path, scratch: Path, repeats: int, options: list[str]
 ) -> BatchRun:
-    """Pairs of fresh processes, back to back: ``ecg12 reconstruct DIR -o OUT`` (with
-    ``options``), then bare onnxruntime on the batches that path gives its session, with the
-    same model file and session settings."""
-    bare_args = [
-        sys.executable,
-        str(BARE),
-        *map(str, record_batches(model, replay, folder, scratch)),
-    ]
-    cli, bare = [], []
-    for r in range(repeats):
-        cli.append(run_child(reconstruct_cmd([folder], scratch / f"cli-{r}", *options)))
-        shutil.rmtree(scratch / f"cli-{r}")
-        bare.append(run_child(bare_args))
+    """``ecg12 reconstruct DIR -o OUT`` against bare onnxruntime on the batches that path gives
+    its session (same model file, same session settings): on every record of ``folder``, and
+    on its first record alone."""
+    one = scratch / "one"
+    one.mkdir()
+    for path in sorted(folder.iterdir())[:2]:  # the first record's .dat and .hea
+        shutil.copy(path, one / path.name)
+    single = paired(one, bare_command(model, replay, one, scratch), options, scratch, repeats)
+    bare = bare_command(model, replay, folder, scratch)
+    batches = list(replay.batches)
+    many = paired(folder, bare, options, scratch, repeats)
     return BatchRun(
         len(list(folder.glob("*.hea"))),
-        sum(len(b) for b in replay.batches),
-        len(replay.batches),
-        median_child(cli),
-        median_child(bare),
-        statistics.median(float(b.stdout) for b in bare),
-        [c.cpu_s / b.cpu_s for c, b in zip(cli, bare, strict=True)],
+        sum(len(b) for b in batches),
+        len(batches),
+        many,
+        single,
+        statistics.median(float(b.stdout) for b in many.bare),
     )
 
 
@@ -274,6 +305,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def speed_section(s: Speed) -> str:
+    """Part (a): what one user with one record sees, and the network's own speed."""
     rows = [
         ["one 10 s record, model loaded (`Model.reconstruct`)", f"{s.warm_ms:.0f} ms", "< 100 ms"],
         ["cold `ecg12 reconstruct` of one 30 s file (wall)", f"{s.cold_s:.2f} s", "< 2 s"],
@@ -287,6 +319,7 @@ def speed_section(s: Speed) -> str:
 
 
 def long_section(runs: list[tuple[float, Child]]) -> str:
+    """Part (b): memory bounded and time linear in the record's length."""
     rows = [
         [
             f"{h:g} h",
@@ -298,7 +331,7 @@ def long_section(runs: list[tuple[float, Child]]) -> str:
         ]
         for h, c in runs
     ]
-    header = ["record", "peak RSS (MB)", "wall (s)", "wall per hour", "CPU (s)", "CPU per hour"]
+    header = ["record", "peak RSS (MB)", "wall (s)", "wall s/h", "CPU (s)", "CPU s/h"]
     return (
         "## Long records\n\n`ecg12 reconstruct` of a generated 500 Hz Lead I record to WFDB, "
         "each in a fresh process. Target: 24 h under 1 GB peak RSS, time linear in length "
@@ -307,30 +340,37 @@ def long_section(runs: list[tuple[float, Child]]) -> str:
 
 
 def batch_section(b: BatchRun) -> str:
+    """Part (c): what ecg12 costs beyond the network it runs, on an archive of short records."""
+    cli, bare = median_child(b.many.cli), median_child(b.many.bare)
+    one_cli, one_bare = median_child(b.one.cli), median_child(b.one.bare)
     rows = [
-        ["CPU, user + system (s)", f"{b.cli.cpu_s:.1f}", f"{b.bare.cpu_s:.1f}"],
-        ["wall (s)", f"{b.cli.wall_s:.1f}", f"{b.bare.wall_s:.1f}"],
-        ["records/s (wall, whole process)", f"{b.records / b.cli.wall_s:.1f}", ""],
-        ["peak RSS (MB)", f"{b.cli.peak_mb:.0f}", f"{b.bare.peak_mb:.0f}"],
+        [f"CPU, user + system (s), {b.records} records", f"{cli.cpu_s:.1f}", f"{bare.cpu_s:.1f}"],
+        ["CPU (s), the first record alone", f"{one_cli.cpu_s:.2f}", f"{one_bare.cpu_s:.2f}"],
+        [f"wall (s), {b.records} records", f"{cli.wall_s:.1f}", f"{bare.wall_s:.1f}"],
+        ["records/s (wall, whole process)", f"{b.records / cli.wall_s:.1f}", ""],
+        ["peak RSS (MB)", f"{cli.peak_mb:.0f}", f"{bare.peak_mb:.0f}"],
     ]
-    extra = (b.cli.cpu_s - b.bare.cpu_s) / b.records * 1000
-    pairs = ", ".join(f"{r:.3f}" for r in b.ratios)
+    pairs = ", ".join(f"{r:.3f}" for r in b.many.ratios)
+    per_record = (b.many.extra_s - b.one.extra_s) / (b.records - 1) * 1000
     return (
         f"## Many records: `ecg12 reconstruct DIR -o OUT` against bare onnxruntime\n\n"
-        f"{b.records} ten-second 500 Hz Lead I records (WFDB) in one folder; {b.windows} "
+        f"{b.records} ten-second 500 Hz Lead I records (WFDB) in one folder: {b.windows} "
         f"windows in {b.batches} session calls. Bare onnxruntime (tests/benchmark_ort.py) runs "
         "exactly the batches ecg12 gave its session, with the same model file and session "
-        "settings, in a process that imports numpy and onnxruntime only. Each figure is the "
-        "median of the pairs run back to back; CPU counts every thread of the process, start-up "
-        "included.\n\n"
+        "settings, in a process that imports numpy and onnxruntime only. Both run in fresh "
+        "processes, in pairs back to back (alternating which goes first); figures are medians "
+        "over the pairs, CPU counts every thread, start-up included.\n\n"
         + table(["", "ecg12 reconstruct DIR", "bare onnxruntime"], rows)
-        + f"\n\n**CPU ratio {b.ratio:.3f}** (target <= 1.15; pairs: {pairs}). The bare "
-        f"session's `run` calls alone took {b.bare_run_s:.1f} s of CPU. Everything ecg12 does "
-        f"beyond the network, start-up differences included: {extra:.1f} ms of CPU per record."
+        + f"\n\n**CPU ratio {statistics.median(b.many.ratios):.3f}** (target <= 1.15; pairs: "
+        f"{pairs}). The bare session's `run` calls alone took {b.bare_run_s:.1f} s of CPU. "
+        f"ecg12 spent {b.many.extra_s:.1f} s of CPU beyond bare onnxruntime on {b.records} "
+        f"records, {b.one.extra_s:.1f} s on one (mostly start-up: imports and the model's hash "
+        f"check): {per_record:.1f} ms per further record."
     )
 
 
 def host_section(runs: list[HostRun]) -> str:
+    """Part (d): the host side alone, and how it scales with worker threads."""
     rows = [[str(r.workers), f"{r.cpu_ms:.2f}", f"{r.records_per_s:.0f}"] for r in runs]
     return (
         "## Host work per record\n\n`ecg12 reconstruct DIR -q --workers N` in one process with "

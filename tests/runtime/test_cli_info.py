@@ -25,7 +25,12 @@ def _invoke(*args: str | Path):
 
 
 def test_info_on_ptbxl_record(shared_data: Path) -> None:
+    """A 12-lead record offers every lead to the any-lead model; with the Lead I model named,
+    the report is Lead I's."""
     result = _invoke(shared_data / NATIVE)
+    assert result.exit_code == 0, result.output
+    assert "ekgan-any" in result.stdout and "standard leads" in result.stdout
+    result = _invoke(shared_data / NATIVE, "--model", "ekgan")
     assert result.exit_code == 0, result.output
     out = result.stdout
     for expected in (
@@ -42,10 +47,11 @@ def test_info_on_ptbxl_record(shared_data: Path) -> None:
 
 
 def test_info_picks_lower_case_lead_i_and_other_leads(shared_data: Path) -> None:
-    result = _invoke(shared_data / "fixtures/ptb-diagnostic/s0010_re")
+    """The Lead I model's choice of channel (the any-lead model's is in test_anylead.py)."""
+    result = _invoke(shared_data / "fixtures/ptb-diagnostic/s0010_re", "--model", "ekgan")
     assert result.exit_code == 0 and "1000 Hz" in result.stdout
     assert re.search(r"channel\W+i\W", result.stdout)
-    result = _invoke(shared_data / NATIVE, "--lead", "v1")
+    result = _invoke(shared_data / NATIVE, "--lead", "v1", "--model", "ekgan")
     assert result.exit_code == 0 and re.search(r"channel\W+V1\W", result.stdout)
 
 

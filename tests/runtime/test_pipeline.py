@@ -111,6 +111,12 @@ def test_cuda_is_an_error_where_unavailable_and_auto_says_so(tiny_model: Path) -
     assert model.device == "cpu" and "CPU" in model.device_note
 
 
+def test_sessions_sleep_rather_than_spin(tiny_model: Path) -> None:
+    """Idle onnxruntime threads must not burn the cores the reading and writing threads need."""
+    options = ecg12.load().session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_file_input_and_write_round_trip(tiny_model: Path, tmp_path: Path) -> None:
     rec = ecg12.reconstruct(EXAMPLE)
     assert rec.source == str(EXAMPLE) and rec.input_format == "wfdb" and rec.input_lead == "I"
