@@ -115,30 +115,16 @@ def contract_model(generator: keras.Model, width: int = 512) -> keras.Model:
     return keras.Model([leads_in, present], out, name="ekgan_any_contract")
 
 
-def reconstruct(
-    predict, real: np.ndarray, present: np.ndarray, spec, batch_size: int = 64
-) -> np.ndarray:
+def reconstruct(predict, real: np.ndarray, present: np.ndarray, spec) -> np.ndarray:
     """(records, samples, 12) conditioned leads in mV, given as ``present`` says -> 12 leads in
-    mV, windowed and stitched as at run time, given leads passed through, limb leads derived.
-
-    ``predict(given, present)`` is the model on a batch of windows in model units.
+    mV through the runtime's own windows, stitching and assembly (given leads passed through,
+    limb leads consistent). ``predict(given, present)`` is the model on a batch of windows.
     """
-    from ecg12.windows import stitch, window_starts
+    from ecg12.inference import finish, infer
 
-    records, n, _ = real.shape
-    starts = window_starts(n, spec.window, spec.stride)
-    cols = np.arange(spec.window)[None, :] + starts[:, None]
-    x = np.transpose(real / spec.scale_mv, (0, 2, 1))[:, :, cols]  # (rec, 12, windows, window)
-    x = np.transpose(x, (0, 2, 1, 3)).reshape(-1, 12, spec.window) * present[None, :, None]
-    flags = np.broadcast_to(present, (len(x), 12)).astype(np.float32)
-    pred = np.concatenate(
-        [
-            predict(x[i : i + batch_size].astype(np.float32), flags[i : i + batch_size])
-            for i in range(0, len(x), batch_size)
-        ]
-    ).reshape(records, len(starts), 12, spec.window)
-    out = np.stack([stitch(p, n, spec.stride) for p in pred]) * spec.scale_mv
-    return assemble_given(out, real, np.broadcast_to(present, (records, 12)))
+    given = [x / spec.scale_mv * present for x in real]
+    raw = infer(given, spec, predict, present=[present] * len(given))
+    return np.stack([finish(r.leads, g, spec, present) for r, g in zip(raw, given, strict=True)])
 
 
 def evaluate(predict, real: np.ndarray, spec, sets=EVAL_SETS) -> dict:
