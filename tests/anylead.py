@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from httpserver import card_entry, write_registry, write_tiny_model
+from httpserver import card_entry, save_graph, write_registry, write_tiny_model
 
 #: Output lead k = GAINS[k] x sum of the given rows + OFFSET x number of given leads.
 GAINS = np.linspace(0.5, 1.6, 12).astype(np.float32)
@@ -23,7 +23,6 @@ ANY_FILE = "anylead-v1.onnx"
 
 def write_anylead_model(path: Path) -> bytes:
     """Write the any-lead model (inputs ``given``, ``present``; output ``leads``)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     inits = [
@@ -50,11 +49,7 @@ def write_anylead_model(path: Path) -> bytes:
         [helper.make_tensor_value_info("leads", TensorProto.FLOAT, ["batch", 12, "window"])],
         initializer=inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    onnx.checker.check_model(model)
-    data = model.SerializeToString()
-    path.write_bytes(data)
-    return data
+    return save_graph(graph, path)
 
 
 def known_answer(given: np.ndarray, present: np.ndarray) -> np.ndarray:

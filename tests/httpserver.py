@@ -96,7 +96,6 @@ DROP = object()  # marks a field to remove from a card entry
 
 def write_tiny_model(path: Path) -> bytes:
     """Write a real ONNX model whose output lead k is (k + 1) x Lead I; return its bytes."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     inits = [
@@ -116,6 +115,14 @@ def write_tiny_model(path: Path) -> bytes:
         [helper.make_tensor_value_info("leads", TensorProto.FLOAT, ["batch", 12, "window"])],
         initializer=inits,
     )
+    return save_graph(graph, path)
+
+
+def save_graph(graph: Any, path: Path) -> bytes:
+    """A checked opset-17 model of ``graph`` written to ``path``; returns its bytes (for hashes)."""
+    import onnx
+    from onnx import helper
+
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(model)
     data = model.SerializeToString()
