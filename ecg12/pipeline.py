@@ -149,8 +149,8 @@ def assemble(model: Model, prepared: Prepared, stitched: Stitched, rate: float) 
     expected = grades = None
     if trust is not None:
         calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
-        expected = trust.expected_error(calib, CALIBRATION_FS, spread)
-        grades = trust.grades(expected, calib)
+        expected, amp = trust.assess(calib, CALIBRATION_FS, spread)
+        grades = trust.grades_for(expected, amp)
     return make_result(model.card, lead, mv, rate, warnings, spread, expected, grades, given)
 
 

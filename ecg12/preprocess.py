@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -61,9 +62,21 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     if ratio == 1:
         return np.asarray(x, dtype=np.float64).copy()
+    up, down = ratio.numerator, ratio.denominator
     return signal.resample_poly(
-        np.asarray(x, dtype=np.float64), ratio.numerator, ratio.denominator, axis=axis
+        np.asarray(x, dtype=np.float64), up, down, axis=axis, window=_antialias(up, down)
     )
+
+
+@lru_cache(maxsize=32)
+def _antialias(up: int, down: int) -> np.ndarray:
+    """The low-pass FIR ``resample_poly`` designs for up/down by default (Kaiser, beta 5, 10
+    taps per phase each side), designed once per ratio: a design costs about what resampling
+    a 10 s record does. ``resample_poly`` copies it before scaling it."""
+    from scipy import signal
+
+    rate = max(up, down)
+    return signal.firwin(20 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
 
 
 #: Samples of odd reflection added at each end before zero-phase filtering: long enough for the
@@ -73,10 +86,32 @@ PAD_SAMPLES = 3600
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, axis, padtype="odd", padlen=...)``, bit for bit,
+    with the filter's initial state computed once per design rather than once per call (a
+    third of the cost of filtering a ten-second record)."""
     from scipy import signal
 
-    padlen = min(x.shape[axis] - 1, PAD_SAMPLES)
-    return signal.sosfiltfilt(sos, x, axis=axis, padtype="odd", padlen=padlen)
+    x = np.moveaxis(x, axis, 0)
+    edge = min(x.shape[0] - 1, PAD_SAMPLES)
+    if edge > 0:  # odd reflection about each end, as scipy's odd_ext computes it
+        head = 2 * x[:1] - x[edge:0:-1]
+        tail = 2 * x[-1:] - x[-2 : -(edge + 2) : -1]
+        x = np.concatenate((head, x, tail))
+    zi = _initial_state(sos.tobytes(), sos.shape).reshape((len(sos), 2) + (1,) * (x.ndim - 1))
+    y, _ = signal.sosfilt(sos, x, axis=0, zi=zi * x[:1])
+    y, _ = signal.sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
+    y = y[::-1]
+    if edge > 0:
+        y = y[edge:-edge]
+    return np.moveaxis(y, 0, axis)
+
+
+@lru_cache(maxsize=32)
+def _initial_state(sos: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """``scipy.signal.sosfilt_zi`` of the sections stored in ``sos`` (keyed by their bytes)."""
+    from scipy import signal
+
+    return signal.sosfilt_zi(np.frombuffer(sos).reshape(shape))
 
 
 def bandpass(
@@ -95,7 +130,14 @@ def bandpass(
 
 
 def band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> np.ndarray:
-    """The Butterworth sections :func:`bandpass` runs forwards and backwards."""
+    """The Butterworth sections :func:`bandpass` runs forwards and backwards (a fresh copy of
+    a design made once per set of arguments: designing costs ~0.5 ms, as much as filtering a
+    10 s record)."""
+    return _band_sos(fs, highpass_hz, lowpass_hz, order).copy()
+
+
+@lru_cache(maxsize=32)
+def _band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> np.ndarray:
     from scipy import signal
 
     if lowpass_hz is None:
@@ -105,7 +147,14 @@ def band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int
 
 
 def notch_sos(fs: float, freq_hz: float, quality: float = 30.0) -> np.ndarray | None:
-    """The sections :func:`notch` runs; None where the mains frequency is above Nyquist."""
+    """The sections :func:`notch` runs; None where the mains frequency is above Nyquist.
+    Designed once per set of arguments, as :func:`band_sos`."""
+    sos = _notch_sos(fs, freq_hz, quality)
+    return None if sos is None else sos.copy()
+
+
+@lru_cache(maxsize=32)
+def _notch_sos(fs: float, freq_hz: float, quality: float) -> np.ndarray | None:
     from scipy import signal
 
     if freq_hz >= fs / 2:

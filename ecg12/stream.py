@@ -26,7 +26,7 @@ from ecg12.pipeline import calibration, given_leads, make_result, to_rate, where
 from ecg12.preprocess import band_sos, notch_sos, preprocess
 from ecg12.result import Reconstruction, record_name
 from ecg12.sources import LeadSource
-from ecg12.trust import CALIBRATION_FS, Calibration, amplitude
+from ecg12.trust import CALIBRATION_FS, Calibration
 from ecg12.windows import spread_sums, stitch, window_starts
 
 if TYPE_CHECKING:
@@ -150,8 +150,8 @@ class Stream:
             if trust is not None:
                 leads = np.concatenate(calib)
                 spread = self._spread(seg_total, seg_count)
-                expected = trust.expected_error(leads, CALIBRATION_FS, spread)
-                graded.append((hi - lo, expected, amplitude(leads)))
+                expected, amp = trust.assess(leads, CALIBRATION_FS, spread)
+                graded.append((hi - lo, expected, amp))
         self._result = self._summary(warnings, self._spread(total, count), graded, trust, given)
 
     def _span(self, lo: int, hi: int, whole: bool) -> tuple[int, int, str]:

@@ -63,17 +63,26 @@ def features(
     (0) for a Lead I model; for an any-lead model the first given lead in standard order
     (:func:`reference_lead`).
     """
-    from ecg12.quality import band_ratio
+    return _features(leads_mv, amplitude(leads_mv), fs, spread_mv, reference)
 
-    amp = np.maximum(amplitude(leads_mv), 1e-3)
+
+def _features(
+    leads_mv: np.ndarray, amp_mv: np.ndarray, fs: float, spread_mv: np.ndarray, reference: int
+) -> np.ndarray:
+    """:func:`features`, with each lead's amplitude ``amp_mv`` measured already."""
+    from ecg12.quality import band_ratios
+
+    amp = np.maximum(amp_mv, 1e-3)
     rows = np.empty((12, len(FEATURES)))
     rows[:, 0] = 1.0
     rows[:, 1] = np.log(amp[reference])
     rows[:, 2] = np.log(amp)
     ref = np.asarray(leads_mv[:, reference], dtype=np.float64)
-    rows[:, 3] = band_ratio(ref, fs, 40.0, np.inf)  # muscle and mains noise
+    # Muscle and mains noise; baseline wander left after conditioning: one spectrum for both.
+    noise, wander = band_ratios(ref, fs, [(40.0, np.inf), (0.5, 2.0)])
+    rows[:, 3] = noise
     rows[:, 4] = np.log(heart_rate(ref, fs))
-    rows[:, 5] = band_ratio(ref, fs, 0.5, 2.0)  # baseline wander left after conditioning
+    rows[:, 5] = wander
     rows[:, 6] = np.log(np.maximum(spread_mv, 1e-4))  # the model's own uncertainty
     return rows
 
@@ -145,12 +154,20 @@ class Calibration:
 
     def expected_error(self, leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray) -> np.ndarray:
         """Expected mean absolute error per lead (mV, 12 values; given leads: 0)."""
-        x = features(leads_mv, fs, spread_mv, reference_lead(self.given))
+        return self.assess(leads_mv, fs, spread_mv)[0]
+
+    def assess(
+        self, leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`expected_error` and each lead's amplitude (p1-p99, mV), which
+        :meth:`grades_for` takes: the amplitude measured once for both."""
+        amp = amplitude(leads_mv)
+        x = _features(leads_mv, amp, fs, spread_mv, reference_lead(self.given))
         out = np.zeros(12)
         for i, name in enumerate(LEAD_NAMES):
             if name not in self.given:
                 out[i] = float(np.exp(x[i] @ np.asarray(self.coef[name])))
-        return out
+        return out, amp
 
     def interval(
         self, expected: np.ndarray, coverage: float = 0.8

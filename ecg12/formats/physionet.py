@@ -1,4 +1,5 @@
-"""WFDB records (PhysioNet's format), through ``wfdb``, with the checks ``wfdb`` leaves out.
+"""WFDB records (PhysioNet's format), through ``wfdb``, with the checks ``wfdb`` leaves out;
+plain records (:mod:`ecg12.formats.plain_wfdb`) without it.
 
 ``wfdb`` reads a header rate of ``abc``, ``-5`` or ``nan`` as its 250 Hz default and ``1e9``
 as 1 Hz, so the rate is checked against the header text. Records whose first line carries a
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ecg12.errors import InputError
 from ecg12.formats import Channel, Parsed
+from ecg12.formats.plain_wfdb import plain_header
 
 __all__ = ["header_lists", "read_wfdb", "record_name", "sliceable_length"]
 
@@ -50,11 +52,14 @@ def header_lists(header: Path, file_name: str) -> bool:
 
 def sliceable_length(record: Path) -> int | None:
     """Samples per channel of a single-rate record wfdb can read in spans, else None."""
-    import wfdb
-
-    lines = _lines(Path(f"{record}.hea").read_text(encoding="latin-1"))
+    text = Path(f"{record}.hea").read_text(encoding="latin-1")
+    lines = _lines(text)
     if not lines or not _is_wfdb_time(lines[0].split()[4:] or ["0:0"]):
         return None
+    if (plain := plain_header(record, text)) is not None:
+        return plain.sig_len
+    import wfdb
+
     head = wfdb.rdheader(str(record))
     spf = [int(n or 1) for n in (getattr(head, "samps_per_frame", None) or [1])]
     return int(head.sig_len) if isinstance(head, wfdb.Record) and max(spf) == 1 else None
@@ -81,6 +86,13 @@ def read_wfdb(record: Path, span: tuple[int, int] | None = None) -> Parsed:
             parsed = _rdrecord(copy, fs, span)
         start = " ".join(when)
         return Parsed(parsed.channels, [*parsed.comments, f"start: {start}"], parsed.format)
+    if (plain := plain_header(record, text)) is not None:
+        values = plain.read(*(span or (0, None)))
+        channels = [
+            Channel(values[:, j], fs, name, unit)
+            for j, (name, unit) in enumerate(zip(plain.sig_name, plain.units, strict=True))
+        ]
+        return Parsed(channels, plain.comments, "wfdb")
     return _rdrecord(record, fs, span)
 
 

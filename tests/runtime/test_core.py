@@ -180,3 +180,51 @@ def test_to_rate_equals_resampling_all_twelve_leads(fs: float, rate: float) -> N
         out = to_rate(layout, fs, rate)
         assert out.dtype == np.float32
         np.testing.assert_array_equal(out, whole)
+
+
+@pytest.mark.parametrize("fs_in, fs_out", [(500, 250), (250, 500), (360, 250), (511.3, 250)])
+def test_resample_is_resample_poly_with_its_own_filter(fs_in: float, fs_out: float) -> None:
+    """resample designs resample_poly's default anti-aliasing filter once per ratio; the
+    result is resample_poly's, bit for bit."""
+    from fractions import Fraction
+
+    from scipy import signal
+
+    x = np.random.default_rng(6).normal(size=(3000, 3))
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    want = signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
+    for _ in range(2):  # the second call uses the stored design
+        np.testing.assert_array_equal(resample(x, fs_in, fs_out), want)
+
+
+def test_filter_designs_are_fresh_copies() -> None:
+    """Designs are made once and handed out as copies: changing one changes no later filter."""
+    from ecg12.preprocess import band_sos, notch_sos
+
+    first = band_sos(250.0, 0.5, 100.0, 2)
+    first[:] = 0.0
+    assert np.abs(band_sos(250.0, 0.5, 100.0, 2)).sum() > 0
+    mains = notch_sos(250.0, 50.0)
+    assert mains is not None and mains is not notch_sos(250.0, 50.0)
+    assert notch_sos(80.0, 50.0) is None
+
+
+@pytest.mark.parametrize("shape, axis", [((5000,), 0), ((5000, 3), 0), ((3, 7000), 1), ((2,), 0)])
+def test_zero_phase_filter_is_scipys(shape: tuple[int, ...], axis: int) -> None:
+    """The band-pass and notch give scipy's sosfiltfilt bit for bit, though the filter state is
+    computed once per design (calls after the first use the stored one)."""
+    from scipy import signal
+
+    from ecg12.preprocess import PAD_SAMPLES, band_sos, notch_sos
+
+    x = np.random.default_rng(7).normal(size=shape).cumsum(axis=axis)
+    pad = min(shape[axis] - 1, PAD_SAMPLES)
+    for _ in range(2):
+        for sos, got in [
+            (band_sos(500.0, 0.5, 100.0, 2), bandpass(x, 500.0, 0.5, 100.0, axis=axis)),
+            (band_sos(500.0, 5.0, 30.0, 2), bandpass(x, 500.0, 5.0, 30.0, axis=axis)),
+            (band_sos(500.0, 0.5, None, 2), bandpass(x, 500.0, 0.5, None, axis=axis)),
+            (notch_sos(500.0, 50.0), notch(x, 500.0, 50.0, axis=axis)),
+        ]:
+            want = signal.sosfiltfilt(sos, x, axis=axis, padtype="odd", padlen=pad)
+            np.testing.assert_array_equal(got, want)

@@ -102,3 +102,18 @@ def test_low_amplitude_warned(lead_i: np.ndarray) -> None:
     report = check_lead(lead_i * 0.1, FS, "rec", min_samples=100)
     assert report.amplitude_mv < 0.2
     assert any("very low amplitude" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("n, fs", [(5000, 500.0), (2500, 250.0), (3001, 360.0), (300, 300.0)])
+def test_welch_power_is_scipys_up_to_a_constant(n: int, fs: float) -> None:
+    """Band ratios come from a spectrum proportional to scipy's Welch estimate bin for bin."""
+    from scipy import signal
+
+    from ecg12.quality import welch_power
+
+    x = np.random.default_rng(n).normal(size=n).cumsum() + np.sin(np.arange(n) / 3)
+    f, want = signal.welch(x, fs=fs, nperseg=min(n, int(2 * fs)))
+    g, got = welch_power(x, fs)
+    np.testing.assert_array_equal(g, f)
+    ratio = got / want
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)

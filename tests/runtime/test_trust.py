@@ -63,6 +63,27 @@ def test_features_come_from_the_reconstruction() -> None:
     assert x[0, 3] < 1e-3  # a clean sine has no power above 40 Hz
 
 
+def test_assess_is_expected_error_and_amplitude_in_one() -> None:
+    """One spectrum and one amplitude per record serve features and grades alike: the same
+    numbers as computing each on its own."""
+    from ecg12.quality import band_ratio
+    from ecg12.trust import amplitude
+
+    rng = np.random.default_rng(5)
+    leads = (
+        rng.normal(size=(5000, 12)).cumsum(axis=0) * 0.01 + np.sin(np.arange(5000) / 40)[:, None]
+    )
+    spread = np.full(12, 0.02)
+    calib = Calibration.from_dict(trust_block())
+    expected, amp = calib.assess(leads, 500.0, spread)
+    np.testing.assert_array_equal(expected, calib.expected_error(leads, 500.0, spread))
+    np.testing.assert_array_equal(amp, amplitude(leads))
+    assert calib.grades_for(expected, amp) == calib.grades(expected, leads)
+    x = features(leads, 500.0, spread)
+    assert x[0, 3] == band_ratio(leads[:, 0], 500.0, 40.0, np.inf)
+    assert x[0, 5] == band_ratio(leads[:, 0], 500.0, 0.5, 2.0)
+
+
 def test_bad_calibration_is_refused(tiny_model: Path) -> None:
     data = json.loads(tiny_model.read_text())
     block = trust_block()
