@@ -17,6 +17,9 @@ class InputError(Ecg12Error, ValueError):
         self.source = None if source is None else printable(str(source))
         super().__init__(f"{self.source}: {problem}" if self.source else problem)
 
+    def __reduce__(self) -> tuple:  # pickled whole, for worker processes
+        return type(self), (self.problem, self.source)
+
 
 class ModelError(Ecg12Error):
     """A model cannot be found, fetched, verified or run."""
@@ -32,6 +35,9 @@ class OutputError(Ecg12Error, OSError):
         super().__init__(message)
         self.errno = errno
 
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.errno)
+
 
 class OutputExistsError(OutputError, FileExistsError):
     """An output exists and replacing it was not asked for; ``path`` names it."""
@@ -39,6 +45,9 @@ class OutputExistsError(OutputError, FileExistsError):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         super().__init__(f"{printable(str(path))} exists; pass overwrite=True to replace it")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.path,)
 
 
 def printable(text: str) -> str:

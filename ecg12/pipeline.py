@@ -128,7 +128,8 @@ def reconstruct_inputs(
 def complete(model: Model, prepared: list[Prepared], rate: float) -> list[Reconstruction]:
     """Run the model on prepared inputs (their windows pooled into batches) and assemble each."""
     raw = run_model(model, prepared)
-    return [assemble(model, p, stitched, rate) for p, stitched in zip(prepared, raw, strict=True)]
+    card = model.card
+    return [assemble(card, p, stitched, rate) for p, stitched in zip(prepared, raw, strict=True)]
 
 
 def run_model(model: Model, prepared: list[Prepared]) -> list[Stitched]:
@@ -138,20 +139,23 @@ def run_model(model: Model, prepared: list[Prepared]) -> list[Stitched]:
     return infer([p.conditioned for p in prepared], model.spec, model.predict, present=present)
 
 
-def assemble(model: Model, prepared: Prepared, stitched: Stitched, rate: float) -> Reconstruction:
-    """One input's stitched prediction -> the 12 leads in mV at ``rate``, with trust."""
-    spec, lead = model.spec, prepared.lead
+def assemble(
+    card: ModelCard, prepared: Prepared, stitched: Stitched, rate: float
+) -> Reconstruction:
+    """One input's stitched prediction -> the 12 leads in mV at ``rate``, with trust (the
+    model's card is all it needs, so a worker process can run it)."""
+    spec, lead = card.preprocessing, prepared.lead
     model_rate = finish(stitched.leads, prepared.conditioned, spec, prepared.present)
     spread = (stitched.spread * spec.scale_mv).astype(np.float32)
     mv = to_rate(model_rate, spec.fs, rate)
     given = given_leads(prepared.present)
-    trust, warnings = calibration(model.card, given, prepared.warnings)
+    trust, warnings = calibration(card, given, prepared.warnings)
     expected = grades = None
     if trust is not None:
         calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
         expected, amp = trust.assess(calib, CALIBRATION_FS, spread)
         grades = trust.grades_for(expected, amp)
-    return make_result(model.card, lead, mv, rate, warnings, spread, expected, grades, given)
+    return make_result(card, lead, mv, rate, warnings, spread, expected, grades, given)
 
 
 def given_leads(present: np.ndarray | None) -> list[str] | None:

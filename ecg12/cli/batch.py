@@ -1,28 +1,32 @@
 """The batch engine behind ``ecg12 reconstruct``: many files, full batches, one result per file.
 
-Worker threads read, check and condition a group of files while the models run the previous
-group, whose windows share full batches per model; the same threads assemble and write the
-results. Each file gets its own model unless one is named (:class:`Models`), each model loaded
-once. Memory is bounded by the group, however many files there are, and a file longer than
-:data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of its file.
+Workers (threads, or processes) read, check and condition a group of files while the models
+run the previous group, whose windows share full batches per model; the same workers assemble
+and write the results. Each file gets its own model unless one is named, each model loaded once
+(:class:`Models`). Memory is bounded by the group, however many files there are, and a file
+longer than :data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of
+its file. What workers run (:func:`read_file`, :func:`write_file`) are plain functions of
+picklable arguments, so worker processes run them as threads do.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from threading import Lock
+from typing import Any, TypeVar
 
 from ecg12.errors import Ecg12Error, InputError
 from ecg12.inference import Stitched
 from ecg12.model import Model, load
 from ecg12.pipeline import Prepared, assemble, prepare_lead, run_model
-from ecg12.registry import Registry
+from ecg12.registry import ModelCard, Registry
 from ecg12.result import Reconstruction
-from ecg12.sources import LeadSource, Opened, ReadOptions, choose_model, open_for, open_recording
+from ecg12.sources import ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
 from ecg12.writers import record_files
 
@@ -32,6 +36,8 @@ GROUP = 64
 STREAM_ABOVE_S = SEGMENT_S
 #: What one file may fail with without stopping the others; anything else is a bug.
 FILE_ERRORS = (Ecg12Error, OSError, ValueError)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,20 +58,13 @@ class Job:
 
 
 class Models:
-    """The models of a run: ``named`` for every file, or else each file's choice (Lead I alone:
-    the registry's default; other leads: its any-lead default), each loaded once, on first need,
-    from whichever worker thread needs it first."""
+    """The models of a run, each loaded once, on first need: ``first`` (the one named, or the
+    registry's default) and whichever others the files' choices name."""
 
-    def __init__(self, first: Model, registry: Registry, device: str, named: bool) -> None:
-        self.first, self.registry, self.device, self.named = first, registry, device, named
+    def __init__(self, first: Model, registry: Registry, device: str) -> None:
+        self.first, self.registry, self.device = first, registry, device
         self._loaded: dict[str, Model | Ecg12Error] = {first.name: first}
         self._lock = Lock()
-
-    def for_input(self, opened: Opened, options: ReadOptions) -> Model:
-        """The model for one input."""
-        if self.named:
-            return self.first
-        return self.get(choose_model(self.registry, opened, options))
 
     def get(self, name: str) -> Model:
         """Model ``name``, loaded once; a model that failed to load fails every file needing it."""
@@ -82,10 +81,13 @@ class Models:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """What every file of a run shares: models, reading options, output rate and format."""
+class Plan:
+    """What every file of a run shares, picklable so that worker processes can take it: the
+    registry, the model named for every file (None: each file's own choice), reading options,
+    output rate and format."""
 
-    models: Models
+    registry: Registry
+    named: str | None
     options: ReadOptions
     rate: float
     notch_hz: float | None
@@ -93,10 +95,58 @@ class Batch:
     draw: bool
     overwrite: bool
 
-    def run(self, jobs: list[Job], workers: int, skip_existing: bool) -> Iterator[Job]:
+
+def read_file(plan: Plan, path: Path) -> tuple[str, Prepared | None]:
+    """Choose the model for a file, then read, check and condition it: the model's name and the
+    prepared input, or None for a file long enough to stream (the main process streams it)."""
+    opened = open_recording(path, plan.options)
+    name = plan.named or choose_model(plan.registry, opened, plan.options)
+    card = plan.registry.card(name)
+    lead = open_for(card.inputs, opened, plan.options)
+    if lead.n > STREAM_ABOVE_S * lead.fs:
+        if plan.fmt != "wfdb" or plan.draw:
+            raise InputError(
+                f"longer than {STREAM_ABOVE_S / 60:g} minutes: such records stream "
+                "to WFDB only, without --plot",
+                path,
+            )
+        return name, None
+    prepared = prepare_lead(lead, card.preprocessing, plan.notch_hz)
+    # Read whole now: its reader (a closure over the open file) need not cross to the caller.
+    return name, replace(prepared, lead=replace(prepared.lead, _read=None))
+
+
+def write_file(
+    plan: Plan, card: ModelCard, prepared: Prepared, stitched: Stitched, stem: Path
+) -> tuple[Reconstruction, list[Path]]:
+    """Assemble one file's result from its stitched prediction and write it under ``stem``."""
+    result = assemble(card, prepared, stitched, plan.rate)
+    return result, result.write(stem.parent, plan.fmt, plan.overwrite, stem.name, plot=plan.draw)
+
+
+def _timed(work: Callable[..., T], *args: Any) -> tuple[float, T | None, Exception | None]:
+    """``work(*args)`` in a worker: seconds taken, and its value or the error of its file."""
+    started = time.perf_counter()
+    try:
+        return time.perf_counter() - started, work(*args), None
+    except FILE_ERRORS as exc:
+        return time.perf_counter() - started, None, exc
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A run: its plan and models, and how many workers read and write (threads, or processes
+    where host work must scale over cores: each process starts in about a second)."""
+
+    plan: Plan
+    models: Models
+    workers: int
+    processes: bool = False
+
+    def run(self, jobs: list[Job], skip_existing: bool) -> Iterator[Job]:
         """Yield each job once it is finished, in input order."""
         groups = [jobs[k : k + GROUP] for k in range(0, len(jobs), GROUP)]
-        with ThreadPoolExecutor(workers) as pool:
+        with self._pool() as pool:
             pending = self._submit(pool, groups[0], skip_existing) if groups else []
             for k in range(len(groups)):
                 current = pending
@@ -104,83 +154,79 @@ class Batch:
                     pending = self._submit(pool, groups[k + 1], skip_existing)
                 yield from self._finish_group(pool, current)
 
+    def _pool(self) -> Executor:
+        if not self.processes:
+            return ThreadPoolExecutor(self.workers)
+        # spawn, not fork: forking a process that runs onnxruntime's threads is unsafe
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
     def _submit(
-        self, pool: ThreadPoolExecutor, group: list[Job], skip_existing: bool
+        self, pool: Executor, group: list[Job], skip_existing: bool
     ) -> list[tuple[Job, Future | None]]:
         out: list[tuple[Job, Future | None]] = []
         for job in group:
             if job.error is not None:
                 job.status = "failed"
                 out.append((job, None))
-            elif skip_existing and all(t.exists() for t in record_files(job.stem, self.fmt)):
+            elif skip_existing and all(t.exists() for t in record_files(job.stem, self.plan.fmt)):
                 job.status = "skipped"
                 out.append((job, None))
             else:
-                out.append((job, pool.submit(self._prepare, job)))
+                out.append((job, pool.submit(_timed, read_file, self.plan, job.path)))
         return out
 
-    def _prepare(self, job: Job) -> tuple[Model, Prepared | LeadSource] | None:
-        """Choose the model for a file, then read, check and condition it; a long one comes back
-        opened, to be streamed."""
-        started = time.perf_counter()
-        try:
-            opened = open_recording(job.path, self.options)
-            model = self.models.for_input(opened, self.options)
-            lead = open_for(model.inputs, opened, self.options)
-            if lead.n > STREAM_ABOVE_S * lead.fs:
-                if self.fmt != "wfdb" or self.draw:
-                    raise InputError(
-                        f"longer than {STREAM_ABOVE_S / 60:g} minutes: such records stream "
-                        "to WFDB only, without --plot",
-                        job.path,
-                    )
-                return model, lead
-            return model, prepare_lead(lead, model.spec, self.notch_hz)
-        except FILE_ERRORS as exc:
-            job.status, job.error = "failed", exc
-            return None
-        finally:
-            job.seconds += time.perf_counter() - started
-
     def _finish_group(
-        self, pool: ThreadPoolExecutor, group: list[tuple[Job, Future | None]]
+        self, pool: Executor, group: list[tuple[Job, Future | None]]
     ) -> Iterator[Job]:
-        items = [(job, None if future is None else future.result()) for job, future in group]
-        ready = [(job, *item) for job, item in items if item and isinstance(item[1], Prepared)]
+        read = {id(job): _settle(job, future) for job, future in group}
+        ready: dict[str, list[tuple[Job, Prepared]]] = {}  # each model's files together
+        for job, _ in group:
+            if (item := read[id(job)]) is not None and item[1] is not None:
+                ready.setdefault(item[0], []).append((job, item[1]))
         writes = {}
-        for model in {id(m): m for _, m, _ in ready}.values():  # each model's files together
-            mine = [(job, p) for job, m, p in ready if m is model]
+        for name, mine in ready.items():
+            try:
+                model = self.models.get(name)
+            except Ecg12Error as exc:
+                for job, _ in mine:
+                    job.status, job.error = "failed", exc
+                continue
             raw = run_model(model, [p for _, p in mine])
             for (job, prepared), stitched in zip(mine, raw, strict=True):
-                writes[id(job)] = pool.submit(self._write, job, model, prepared, stitched)
-        for job, item in items:
-            if item and isinstance(item[1], LeadSource):
-                self._stream(job, *item)
-            elif id(job) in writes:
-                writes[id(job)].result()
+                args = (self.plan, model.card, prepared, stitched, job.stem)
+                writes[id(job)] = pool.submit(_timed, write_file, *args)
+        for job, _ in group:
+            item = read[id(job)]
+            if id(job) in writes:
+                if (written := _settle(job, writes[id(job)])) is not None:
+                    job.result, job.written = written
+                    job.samples, job.status = job.result.p_signal.shape[0], "ok"
+            elif item is not None and item[1] is None and job.error is None:
+                self._stream(job, item[0])
             yield job
 
-    def _write(self, job: Job, model: Model, prepared: Prepared, stitched: Stitched) -> None:
+    def _stream(self, job: Job, name: str) -> None:
         started = time.perf_counter()
         try:
-            job.result = assemble(model, prepared, stitched, self.rate)
-            job.samples = job.result.p_signal.shape[0]
-            job.written = job.result.write(
-                job.stem.parent, self.fmt, self.overwrite, job.stem.name, plot=self.draw
-            )
-            job.status = "ok"
-        except FILE_ERRORS as exc:
-            job.status, job.error = "failed", exc
-        finally:
-            job.seconds += time.perf_counter() - started
-
-    def _stream(self, job: Job, model: Model, lead: LeadSource) -> None:
-        started = time.perf_counter()
-        try:
-            stream = Stream(model, lead, self.rate, self.notch_hz)
-            job.written = stream.write(job.stem.parent, job.stem.name, self.overwrite)
+            model = self.models.get(name)
+            opened = open_recording(job.path, self.plan.options)
+            lead = open_for(model.inputs, opened, self.plan.options)
+            stream = Stream(model, lead, self.plan.rate, self.plan.notch_hz)
+            job.written = stream.write(job.stem.parent, job.stem.name, self.plan.overwrite)
             job.result, job.samples, job.status = stream.result, stream.sig_len, "ok"
         except FILE_ERRORS as exc:
             job.status, job.error = "failed", exc
         finally:
             job.seconds += time.perf_counter() - started
+
+
+def _settle(job: Job, future: Future | None) -> Any:
+    """A worker's value for ``job`` (None where it failed, or was never submitted), its time
+    added to the job's and its error made the job's."""
+    if future is None:
+        return None
+    seconds, value, error = future.result()
+    job.seconds += seconds
+    if error is not None:
+        job.status, job.error = "failed", error
+    return value

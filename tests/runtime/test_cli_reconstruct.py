@@ -260,3 +260,28 @@ def test_long_record_streams_to_wfdb(tiny_model: Path, tmp_path: Path) -> None:
         "reconstruct", str(tmp_path / "day.hea"), "-o", str(tmp_path / "c"), "--format", "csv"
     )
     assert result.exit_code == 1 and "stream to WFDB only" in result.output
+
+
+def test_worker_processes_write_what_threads_write(
+    tiny_model: Path, inputs: Path, tmp_path: Path
+) -> None:
+    """--processes: the same files byte for byte, the same failure in the same words, and the
+    same summary as worker threads (files and errors cross process boundaries whole)."""
+    import pandas as pd
+
+    shutil.copy(EXAMPLES / "holter_mlii_v5.hea", inputs)  # a file the Lead I model refuses
+    shutil.copy(EXAMPLES / "holter_mlii_v5.dat", inputs)
+    runs = {}
+    for how in (["--workers", "1"], ["--workers", "2", "--processes"]):
+        out, table = tmp_path / how[-1], tmp_path / f"{how[-1]}.csv"
+        result = run("reconstruct", str(inputs), "-o", str(out), "--summary", str(table), *how)
+        assert result.exit_code == 1
+        errors = sorted(line for line in result.output.splitlines() if line.startswith("error"))
+        summary = pd.read_csv(table).drop(columns="host_seconds")
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        runs[how[-1]] = errors, summary, files
+    (errors, summary, files), (p_errors, p_summary, p_files) = runs.values()
+    assert len(errors) == 2 and any("broken.csv" in e for e in errors)
+    assert p_errors == errors
+    pd.testing.assert_frame_equal(p_summary, summary)
+    assert len(files) == 6 and p_files == files
