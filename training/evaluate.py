@@ -139,11 +139,12 @@ class FoldOutput:
     warned: int  # records whose reconstruction carried input-quality warnings
 
 
-def _rate(record: PtbxlRecord | LowRateRecord) -> float:
+def record_rate(record: PtbxlRecord | LowRateRecord) -> float:
+    """The rate a record was recorded at (Hz)."""
     return LOW_RATE if isinstance(record, LowRateRecord) else FS
 
 
-def _read(record: PtbxlRecord | LowRateRecord) -> np.ndarray:
+def record_leads(record: PtbxlRecord | LowRateRecord) -> np.ndarray:
     """A record's 12 leads (mV) at its own rate."""
     if isinstance(record, LowRateRecord):
         return record.leads
@@ -186,9 +187,9 @@ def reconstruct_fold(
     real, rec, spread, ids, rates, refused, warned = [], [], [], [], [], [], 0
     for start in range(0, len(records), chunk):
         part = records[start : start + chunk]
-        for fs in dict.fromkeys(map(_rate, part)):  # one pooled call per rate
-            same = [r for r in part if _rate(r) == fs]
-            truths = [_read(r) for r in same]
+        for fs in dict.fromkeys(map(record_rate, part)):  # one pooled call per rate
+            same = [r for r in part if record_rate(r) == fs]
+            truths = [record_leads(r) for r in same]
             inputs = [x[:, 0] for x in truths] if leads is None else truths
             outs = _reconstruct_chunk(model, inputs, fs, leads)
             for record, truth, out in zip(same, truths, outs, strict=True):

@@ -31,7 +31,7 @@ from training import anylead
 from training.calibrate import set_block, write_trust_by_inputs
 from training.cards import REGISTRY
 from training.data import DEFAULT_CACHE, DEFAULT_SPEC, TRAIN_FOLDS, VALID_FOLD, Cache
-from training.evaluate import FS, _rate, _read, fold_records, reconstruct_fold
+from training.evaluate import FS, fold_records, reconstruct_fold, record_leads, record_rate
 from training.metrics import PRECORDIAL, score
 
 #: Training records the floors are fitted on (drawn with seed 0): their fit is flat by then.
@@ -49,7 +49,7 @@ def floor_fold(records: list, present: np.ndarray, fir: np.ndarray) -> np.ndarra
     spec = DEFAULT_SPEC
     out = []
     for record in records:
-        leads = preprocess(_read(record), _rate(record), spec, axis=0) * spec.scale_mv
+        leads = preprocess(record_leads(record), record_rate(record), spec, axis=0) * spec.scale_mv
         rec = anylead.apply_floor(leads[None], present, fir)[0]
         out.append(to_rate(rec, spec.fs, FS))
     return np.stack(out)
