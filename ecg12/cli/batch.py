@@ -62,7 +62,7 @@ class Models:
     registry's default) and whichever others the files' choices name."""
 
     def __init__(self, first: Model, registry: Registry, device: str) -> None:
-        self.first, self.registry, self.device = first, registry, device
+        self.registry, self.device = registry, device
         self._loaded: dict[str, Model | Ecg12Error] = {first.name: first}
         self._lock = Lock()
 
@@ -128,9 +128,10 @@ def _timed(work: Callable[..., T], *args: Any) -> tuple[float, T | None, Excepti
     """``work(*args)`` in a worker: seconds taken, and its value or the error of its file."""
     started = time.perf_counter()
     try:
-        return time.perf_counter() - started, work(*args), None
+        value = work(*args)
     except FILE_ERRORS as exc:
         return time.perf_counter() - started, None, exc
+    return time.perf_counter() - started, value, None
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     bad = summary[summary["status"] == "failed"].iloc[0]
     assert bad["input"].endswith("bad.csv") and "bad.csv" in bad["error"]
     assert np.allclose(summary.loc[summary["status"] == "ok", "duration_s"], 10.0)
+    assert (summary.loc[summary["status"] == "ok", "host_seconds"] > 0).all()
     assert len(list(out.glob("*_12lead.dat"))) == 12
     first = (out / "r00_12lead.hea").read_bytes()
     result = run(*args, "-r", "--skip-existing", "--summary", str(table), "--overwrite")
