@@ -154,7 +154,7 @@ def assemble(
     if trust is not None:
         calib = mv if rate == CALIBRATION_FS else to_rate(model_rate, spec.fs, CALIBRATION_FS)
         expected, amp = trust.assess(calib, CALIBRATION_FS, spread)
-        grades = trust.grades_for(expected, amp)
+        grades = trust.grades(expected, amp)
     return make_result(card, lead, mv, rate, warnings, spread, expected, grades, given)
 
 

@@ -248,7 +248,7 @@ class Stream:
             weights = np.array([g[0] for g in graded], dtype=float)
             expected = np.average([g[1] for g in graded], axis=0, weights=weights)
             amp = np.average([g[2] for g in graded], axis=0, weights=weights)
-            grades = trust.grades_for(expected, amp)
+            grades = trust.grades(expected, amp)
         empty = np.empty((0, len(LEAD_NAMES)), dtype=np.float32)
         card = self.model.card
         return make_result(

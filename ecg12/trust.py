@@ -152,15 +152,11 @@ class Calibration:
         }
         return cls(coef, sigma, (lo, hi), info, tuple(given), given_grade)
 
-    def expected_error(self, leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray) -> np.ndarray:
-        """Expected mean absolute error per lead (mV, 12 values; given leads: 0)."""
-        return self.assess(leads_mv, fs, spread_mv)[0]
-
     def assess(
         self, leads_mv: np.ndarray, fs: float, spread_mv: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`expected_error` and each lead's amplitude (p1-p99, mV), which
-        :meth:`grades_for` takes: the amplitude measured once for both."""
+        """Expected mean absolute error per lead (mV, 12 values; given leads: 0), and each
+        lead's amplitude (p1-p99, mV), which :meth:`grades` takes: measured once for both."""
         amp = amplitude(leads_mv)
         x = _features(leads_mv, amp, fs, spread_mv, reference_lead(self.given))
         out = np.zeros(12)
@@ -179,14 +175,10 @@ class Calibration:
         s = np.array([0.0 if n in self.given else self.sigma[n] for n in LEAD_NAMES])
         return expected * np.exp(-z * s), expected * np.exp(z * s)
 
-    def grades(self, expected: np.ndarray, leads_mv: np.ndarray) -> list[str]:
-        """good / fair / poor per lead from expected error relative to the lead's amplitude; the
-        given leads' grade is :attr:`given_grade`."""
-        return self.grades_for(expected, amplitude(leads_mv))
-
-    def grades_for(self, expected: np.ndarray, amplitude_mv: np.ndarray) -> list[str]:
-        """:meth:`grades` from per-lead amplitudes (p1-p99, mV) measured elsewhere, such as the
-        length-weighted mean over the hours of a long record."""
+    def grades(self, expected: np.ndarray, amplitude_mv: np.ndarray) -> list[str]:
+        """good / fair / poor per lead from expected error relative to the lead's amplitude
+        (p1-p99, mV: :meth:`assess` measures it; a long record gives the length-weighted mean
+        over its hours); the given leads' grade is :attr:`given_grade`."""
         ratio = expected / np.maximum(amplitude_mv, 1e-3)
         lo, hi = self.grades_ratio
 

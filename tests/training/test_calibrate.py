@@ -113,7 +113,7 @@ def test_grade_thresholds_match_outcome_shares_and_the_runtime(shared_data: Path
     leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
     cal = Calibration({}, {}, (lo, hi), {})
     ratios = np.array([0.0, 0.05, 0.099, 0.1002, 0.2, 0.299, 0.3002, 0.31, 2.0, 0.5, 0.15, 0.8])
-    runtime = cal.grades(ratios * amplitude(leads), leads)
+    runtime = cal.grades(ratios * amplitude(leads), amplitude(leads))
     offline = grade(ratios[1:], (lo, hi))
     assert runtime[1:] == [("good", "fair", "poor")[g] for g in offline]
     assert runtime[1:4] == ["good", "good", "fair"] and runtime[7] == "poor"
@@ -163,7 +163,7 @@ def test_trust_block_round_trip(registry: Path, shared_data: Path) -> None:
     cal = ecg12.load_registry(registry).card("tiny").trust
     assert isinstance(cal, Calibration) and cal.grades_ratio == tuple(block["grades_ratio"])
     leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
-    err = cal.expected_error(leads, FS, np.full(12, 0.01))
+    err = cal.assess(leads, FS, np.full(12, 0.01))[0]
     assert err.shape == (12,) and err[0] == 0.0 and np.all(err[1:] > 0)
     np.testing.assert_allclose(
         err[1:], predict(cal.coef, features(leads, FS, np.full(12, 0.01))[None, 1:])[0], rtol=1e-9
@@ -200,7 +200,7 @@ def test_calibrations_by_input_set_round_trip(tmp_path: Path, shared_data: Path)
     cal = card.calibration(given)
     assert cal is not None and card.calibration(("I",)) is None
     leads, _ = load_record(shared_data / "fixtures/ptbxl-native/records500/00000/00001_hr")
-    err = cal.expected_error(leads, FS, np.full(12, 0.01))
+    err = cal.assess(leads, FS, np.full(12, 0.01))[0]
     x = features(leads, FS, np.full(12, 0.01), reference_lead(given))
     for i, name in enumerate(ecg12.LEAD_NAMES):
         if name in given:
