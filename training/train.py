@@ -429,7 +429,12 @@ def _tensorboard(run_dir: Path):
     return log
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> tuple[Config, dict]:
+    """The run's settings and the other options (run folder, resume, budget, limit).
+
+    Settings given on the command line win; with ``--resume`` the others are the run's own, as
+    last saved, so ``--run DIR --resume`` alone continues the run as it was; else the defaults.
+    """
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -437,17 +442,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--limit-records", type=int, default=None, help="smoke tests only")
-    for f in Config.__dataclass_fields__.values():
+    fields = Config.__dataclass_fields__
+    for f in fields.values():
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
-            p.add_argument(flag, action="store_true")
+            p.add_argument(flag, action="store_true", default=argparse.SUPPRESS)
         else:
-            p.add_argument(flag, type=type(f.default), default=f.default)
+            p.add_argument(flag, type=type(f.default), default=argparse.SUPPRESS)
     args = vars(p.parse_args(argv))
-    cfg = Config(**{k: args[k] for k in Config.__dataclass_fields__ if k in args})
-    meta = run(
-        cfg, args["run"].expanduser(), args["resume"], args["time_budget"], args["limit_records"]
-    )
+    given = {k: args.pop(k) for k in list(args) if k in fields}
+    args["run"] = args["run"].expanduser()
+    saved: dict = {}
+    if args["resume"] and (args["run"] / "meta.json").exists():
+        meta = json.loads((args["run"] / "meta.json").read_text())
+        saved = (meta.get("resumed") or [meta])[-1]["config"]
+    return Config(**{k: v for k, v in saved.items() if k in fields} | given), args
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg, args = parse(argv)
+    meta = run(cfg, args["run"], args["resume"], args["time_budget"], args["limit_records"])
     best = meta["best"] or {}
     print(json.dumps({k: v for k, v in best.items() if k not in ("per_lead", "per_set")}))
 

@@ -3,12 +3,13 @@ and ONNX export parity. Small widths and batches keep the file fast on two cores
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from dataclasses import replace  # noqa: E402
+from dataclasses import asdict, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -423,3 +424,29 @@ def test_onnx_export_of_context_blocks_matches_keras(tmp_path: Path) -> None:
     ref = keras.ops.convert_to_numpy(ekgan.contract_model(ig, SMALL)(x, training=False))
     got = session.run(None, {"lead_i": x})[0]
     assert np.abs(got - ref).max() < 1e-5 * max(np.abs(ref).max(), 1e-3)
+
+
+def test_resume_takes_the_runs_own_settings(tmp_path: Path) -> None:
+    """``--run DIR --resume`` alone continues a run with its saved settings (the latest, where a
+    session changed some); flags given win; without --resume, the defaults."""
+    from training.train import parse
+
+    run_dir = tmp_path / "any1"
+    run_dir.mkdir()
+    first = asdict(Config(model="any", context=2, epochs=40, cache="all.npz", band_mask=True))
+    later = dict(first, epochs=60)
+    meta = {"config": first, "resumed": [{"at_epoch": 7, "config": later}]}
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    cfg, args = parse(["--run", str(run_dir), "--resume"])
+    assert (cfg.model, cfg.context, cfg.epochs, cfg.cache, cfg.band_mask) == (
+        "any",
+        2,
+        60,
+        "all.npz",
+        True,
+    )
+    assert args["resume"] and args["run"] == run_dir
+    cfg, _ = parse(["--run", str(run_dir), "--resume", "--epochs", "80", "--lr", "3e-5"])
+    assert (cfg.model, cfg.epochs, cfg.lr) == ("any", 80, 3e-5)
+    cfg, _ = parse(["--run", str(run_dir), "--epochs", "5"])
+    assert cfg == Config(epochs=5)
