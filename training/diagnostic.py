@@ -55,6 +55,7 @@ from training.evaluate import (  # noqa: E402
     PTBXL_CREDIT,
     LowRateRecord,
     _cpu_name,
+    add_registry_option,
     fold_records,
     model_sources,
     reconstruct_fold,
@@ -889,14 +890,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help=f"reconstructing model (repeatable; default: {', '.join(DEFAULT_MODELS)})",
     )
-    p.add_argument(
-        "--registry",
-        type=Path,
-        action="append",
-        default=[],
-        help="registry.json (repeatable; a model comes from the first that names it); "
-        "default: the package's",
-    )
+    add_registry_option(p)
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
     p.add_argument(
         "--reuse",

@@ -588,6 +588,18 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def add_registry_option(p: argparse.ArgumentParser) -> None:
+    """``--registry``, repeatable, as :func:`model_sources` reads it."""
+    p.add_argument(
+        "--registry",
+        type=Path,
+        action="append",
+        default=[],
+        help="registry.json (repeatable; a model comes from the first that names it); "
+        "default: the package's",
+    )
+
+
 def model_sources(
     registries: list[Path], models: list[str], every: bool
 ) -> list[tuple[str, Path | None]]:
@@ -648,14 +660,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     p.add_argument("--all", action="store_true", help="every model of the registries")
-    p.add_argument(
-        "--registry",
-        type=Path,
-        action="append",
-        default=[],
-        help="registry.json (repeatable; a model comes from the first that names it); "
-        "default: the package's",
-    )
+    add_registry_option(p)
     p.add_argument("--fold", type=int, default=VALID_FOLD)
     p.add_argument(
         "--i-know-this-is-the-test-fold",

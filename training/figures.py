@@ -24,7 +24,14 @@ from ecg12.plot import plot_12lead
 from ecg12.trust import amplitude
 from training import delineation
 from training.data import TEST_FOLD, VALID_FOLD
-from training.evaluate import FS, figure_name, fold_records, model_sources, reconstruct_fold
+from training.evaluate import (
+    FS,
+    add_registry_option,
+    figure_name,
+    fold_records,
+    model_sources,
+    reconstruct_fold,
+)
 from training.metrics import EVAL_BAND, agreement, eval_band, score
 
 if TYPE_CHECKING:
@@ -322,14 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--ptbxl", type=Path, help="PTB-XL root (ptbxl_database.csv)")
     p.add_argument("--out", type=Path, default=Path("docs/figures"))
-    p.add_argument(
-        "--registry",
-        type=Path,
-        action="append",
-        default=[],
-        help="registry.json (repeatable; a model comes from the first that names "
-        "it); default: the package's",
-    )
+    add_registry_option(p)
     p.add_argument(
         "--fold",
         type=int,
