@@ -114,14 +114,14 @@ def plain_header(record: Path, text: str) -> PlainRecord | None:
     if not _NUMBER.fullmatch(head[2]) or int(head[1]) != len(lines) - 1 or int(head[1]) == 0:
         return None
     fs, sig_len = float(head[2]), int(head[3])
-    channels = [_signal_line(line) for line in lines[1:]]
-    if sig_len == 0 or not fs > 0 or any(c is None for c in channels):
+    parsed = [_signal_line(line) for line in lines[1:]]
+    channels = [c for c in parsed if c is not None]
+    if sig_len == 0 or not fs > 0 or len(channels) < len(parsed):
         return None
-    files = {c[0] for c in channels}  # type: ignore[index]
-    formats = {c[1] for c in channels}  # type: ignore[index]
-    if len(files) != 1 or len(formats) != 1:
+    files, formats, gains, baselines, units, names = zip(*channels, strict=True)
+    if len(set(files)) != 1 or len(set(formats)) != 1:
         return None
-    name, fmt = files.pop(), formats.pop()
+    name, fmt = files[0], formats[0]
     signal_file = record.parent / name
     expected = math.ceil(_BYTES[fmt] * sig_len * len(channels))
     if "/" in name or "\\" in name or not _size_is(signal_file, expected):
@@ -131,10 +131,10 @@ def plain_header(record: Path, text: str) -> PlainRecord | None:
         fmt=fmt,
         fs=fs,
         sig_len=sig_len,
-        sig_name=[c[5] for c in channels],  # type: ignore[index]
-        units=[c[4] for c in channels],  # type: ignore[index]
-        gain=np.array([c[2] for c in channels]),  # type: ignore[index]
-        baseline=np.array([c[3] for c in channels]),  # type: ignore[index]
+        sig_name=list(names),
+        units=list(units),
+        gain=np.array(gains),
+        baseline=np.array(baselines),
         comments=comments,
     )
 
