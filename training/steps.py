@@ -252,15 +252,15 @@ def _ekgan_update(
             ops.abs(ops.std(seen, axis=2) - ops.std(y, axis=2)), None if w is None else w[:, :, 0]
         )
         adv = ops.zeros(())
-        if losses.gan:
-            logits, _ = d.stateless_call(d_tv, d_ntv, [x, fake], training=True)
+        if losses.gan:  # D judges the output as the target's recording would hold it
+            logits, _ = d.stateless_call(d_tv, d_ntv, [x, seen], training=True)
             adv = bce(logits, 1.0)
         total = losses.lam * l1 + losses.alpha * lat + losses.amp * amp + adv
-        return total, (ntv, fake, l1, lat, amp, adv)
+        return total, (ntv, seen, l1, lat, amp, adv)
 
-    def d_loss(tv, ntv, x, y, fake):
+    def d_loss(tv, ntv, x, y, seen):
         real_logits, ntv = d.stateless_call(tv, ntv, [x, y], training=True)
-        fake_logits, ntv = d.stateless_call(tv, ntv, [x, fake], training=True)
+        fake_logits, ntv = d.stateless_call(tv, ntv, [x, seen], training=True)
         return bce(real_logits, 1.0) + bce(fake_logits, 0.0), ntv
 
     (ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt) = state
@@ -275,7 +275,7 @@ def _ekgan_update(
             metrics["ig_total"],
             (
                 ig_ntv,
-                fake,
+                seen,
                 metrics["ig_l1"],
                 metrics["ig_latent"],
                 metrics["ig_amp"],
@@ -287,7 +287,7 @@ def _ekgan_update(
     ig_tv, ig_opt = apply(0, ig_opt, g, ig_tv)
     if losses.gan:
         (metrics["d_loss"], d_ntv), g = value_and_grad(d_loss)(
-            d_tv, d_ntv, x, y, ops.stop_gradient(fake)
+            d_tv, d_ntv, x, y, ops.stop_gradient(seen)
         )
         d_tv, d_opt = apply(2, d_opt, g, d_tv)
     state = ((ig_tv, ig_ntv, ig_opt), (lg_tv, lg_ntv, lg_opt), (d_tv, d_ntv, d_opt))

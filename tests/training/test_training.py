@@ -31,7 +31,7 @@ from training.data import (  # noqa: E402
 )
 from training.export import load_generator, to_onnx  # noqa: E402
 from training.onnx_weights import ig_weights, load_into  # noqa: E402
-from training.steps import low_pass_taps, seen_as_recorded  # noqa: E402
+from training.steps import bce, low_pass_taps, seen_as_recorded  # noqa: E402
 from training.train import Config, Trainer, run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -450,3 +450,27 @@ def test_resume_takes_the_runs_own_settings(tmp_path: Path) -> None:
     assert (cfg.model, cfg.epochs, cfg.lr) == ("any", 80, 3e-5)
     cfg, _ = parse(["--run", str(run_dir), "--epochs", "5"])
     assert cfg == Config(epochs=5)
+
+
+def test_discriminator_sees_the_output_as_a_100_hz_target_is_recorded() -> None:
+    """With ``band_mask``, D compares a 100 Hz record's real image with the output low-passed
+    the same way: otherwise the band above 50 Hz alone would tell generated from real, and the
+    adversarial term would push every output to blur."""
+    rng = np.random.default_rng(0)
+    windows = (0.3 * rng.standard_normal((4, SMALL, 12))).astype("float32")
+    crops = Crops(windows, windows[:, :, 0].copy(), np.ones(4, np.float32), lead_i_only(4))
+    trainer = Trainer(Config(model="ekgan", batch_size=4, band_mask=True), 10, width=SMALL)
+    ig, _, d = trainer.nets
+    x, y = ekgan.lead_i_to_image(crops.lead_i), ekgan.leads_to_image(crops.leads)
+    fake = ig(x, training=True)[0]
+    seen = seen_as_recorded(fake, crops.low_band, low_pass_taps(DEFAULT_SPEC.fs))
+
+    def d_loss(image: object) -> float:
+        real = bce(d([x, y], training=True), 1.0)
+        return float(real + bce(d([x, image], training=True), 0.0))
+
+    expected, unmasked = d_loss(seen), d_loss(fake)
+    metrics = trainer.train_batch(crops)
+    trainer.sync()
+    assert float(metrics["d_loss"]) == pytest.approx(expected, rel=1e-5)
+    assert unmasked != pytest.approx(expected, rel=1e-5)
