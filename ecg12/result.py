@@ -161,7 +161,7 @@ class Reconstruction:
         """
         from ecg12.errors import InputError
         from ecg12.outputs import staged
-        from ecg12.writers import record_files, write_record, write_text
+        from ecg12.writers import record_files, write_files, write_text
 
         if name is not None and (
             not isinstance(name, str) or name in {"", ".", ".."} or re.search(r"[/\\]", name)
@@ -180,15 +180,15 @@ class Reconstruction:
                 "grades": np.array(self.grades, dtype=str),
             }
         with staged(folder, names, overwrite) as tmp:
-            write_record(
+            write_files(
                 self.p_signal,
                 self.fs,
                 self.sig_name,
                 self.units,
                 self.comments,
-                tmp / base,
-                fmt=fmt,
-                extra=extra,
+                tmp / record[0].name,
+                fmt,
+                extra,
             )
             if sidecar:
                 rows = "".join(f"{n},{e:.4f},{g}\n" for n, e, g in table)

@@ -22,6 +22,7 @@ __all__ = [
     "atomic_file",
     "open_wfdb",
     "record_files",
+    "write_files",
     "write_record",
     "write_text",
 ]
@@ -68,6 +69,25 @@ def write_record(
     ``overwrite`` is false. Returns the written paths.
     """
     targets = record_files(path, fmt)
+    if fmt == "wfdb":
+        _check_names(sig_name, units)  # before a temporary folder is made
+    with staged(targets[0].parent, [t.name for t in targets], overwrite) as tmp:
+        write_files(p_signal, fs, sig_name, units, comments, tmp / targets[0].name, fmt, extra)
+    return targets
+
+
+def write_files(
+    p_signal: np.ndarray,
+    fs: float,
+    sig_name: list[str],
+    units: list[str],
+    comments: list[str],
+    path: Path,
+    fmt: str = "wfdb",
+    extra: dict[str, np.ndarray] | None = None,
+) -> None:
+    """:func:`write_record` into a folder the caller stages (with other files of one output),
+    the record's files named from ``path`` (a stem, or the file of a one-file format)."""
     # NPZ keeps the caller's float type (float32 results); WFDB and CSV work in float64, which
     # the WFDB writer converts to block by block (no float64 copy of the record here).
     stored = np.asarray(p_signal)
@@ -81,26 +101,27 @@ def write_record(
         raise ValueError("extra arrays can only be written to npz")
     if extra and _NPZ_KEYS & extra.keys():
         raise ValueError(f"extra arrays may not be named {', '.join(sorted(_NPZ_KEYS))}")
+    target = record_files(path, fmt)[0]
     if fmt == "wfdb":
-        with open_wfdb(path, fs, sig_name, units, overwrite) as out:
-            out.write(stored)
-            out.comments = list(comments)
-        return out.targets
-    target = targets[0]
-    with staged(target.parent, [target.name], overwrite) as tmp:
-        if fmt == "csv":
-            _write_csv(stored.astype(np.float64), fs, sig_name, comments, tmp / target.name)
-        else:
-            arrays: dict[str, Any] = {
-                "p_signal": stored,
-                "fs": np.float64(fs),
-                "sig_name": np.array(sig_name, dtype=str),
-                "units": np.array(units, dtype=str),
-                "comments": np.array(comments, dtype=str),
-                **(extra or {}),
-            }
-            np.savez_compressed(tmp / target.name, **arrays)
-    return targets
+        writer = WfdbWriter(target.with_suffix(""), fs, sig_name, units)
+        try:
+            writer.write(stored)
+        finally:
+            writer._dat.close()
+        writer.comments = list(comments)
+        writer.close()  # the header, last
+    elif fmt == "csv":
+        _write_csv(stored.astype(np.float64), fs, sig_name, comments, target)
+    else:
+        arrays: dict[str, Any] = {
+            "p_signal": stored,
+            "fs": np.float64(fs),
+            "sig_name": np.array(sig_name, dtype=str),
+            "units": np.array(units, dtype=str),
+            "comments": np.array(comments, dtype=str),
+            **(extra or {}),
+        }
+        np.savez_compressed(target, **arrays)
 
 
 class WfdbWriter:
