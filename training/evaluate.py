@@ -649,6 +649,17 @@ def _write_page(out: Path, results: list[dict], command: str, ptbxl: Path, cpu: 
     print(f"wrote {out}")
 
 
+def _added(
+    earlier: dict, results: list[dict], command: str, cpu: str
+) -> tuple[list[dict], str, str]:
+    """An earlier run's models with ``results`` added (a model scored again replaces its earlier
+    row, in place), its commands followed by ``command``, and the CPUs of both."""
+    fresh = {res["model"]: res for res in results}
+    kept = [fresh.pop(res["model"], res) for res in earlier["models"]]
+    cpus = earlier["cpu"] if cpu in earlier["cpu"].split("; ") else f"{earlier['cpu']}; {cpu}"
+    return [*kept, *fresh.values()], f"{earlier['command']}\n{command}", cpus
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(
@@ -682,6 +693,12 @@ def main(argv: list[str] | None = None) -> None:
         help="store each score as metrics.fold9 in the card of its registry",
     )
     p.add_argument(
+        "--add",
+        action="store_true",
+        help="keep the models of an earlier --json (same fold) and add or replace these: one "
+        "more model need not rescore the others",
+    )
+    p.add_argument(
         "--render-only",
         action="store_true",
         help="rewrite --out from an earlier --json (e.g. after drawing figures); scores nothing",
@@ -698,7 +715,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.model and not args.all:
         p.error("name a --model or pass --all")
     command = "python -m training.evaluate " + shlex.join(argv)
-    results = []
+    results, earlier = [], None
+    if args.add:
+        if not (args.json and args.json.is_file()):
+            p.error("--add needs an earlier --json to add to")
+        earlier = json.loads(args.json.read_text(encoding="utf-8"))
+        if earlier["fold"] != args.fold:
+            p.error(f"{args.json} scores fold {earlier['fold']}, not fold {args.fold}")
     try:
         sources = model_sources(args.registry, args.model, args.all)
     except (ValueError, ecg12.ModelError) as exc:
@@ -735,6 +758,8 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     cpu = _cpu_name()
+    if earlier is not None:
+        results, command, cpu = _added(earlier, results, command, cpu)
     if args.out:
         _write_page(args.out, results, command, args.ptbxl, cpu)
     if args.json:

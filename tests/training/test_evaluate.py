@@ -209,3 +209,28 @@ def test_render_only_rewrites_the_page_from_the_json(
     (tmp_path / "figures" / "amplitude-tradeoff.png").write_bytes(b"\x89PNG")
     main(["--ptbxl", "unused", "--render-only", "--json", str(results), "--out", str(page)])
     assert "![amplitude-tradeoff](figures/amplitude-tradeoff.png)" in page.read_text()
+
+
+def test_add_scores_one_more_model_and_keeps_the_others(
+    written: tuple[str, dict], native: Path, tiny_registry: Path, tmp_path: Path
+) -> None:
+    """``--add`` keeps an earlier run's rows (each model scored once) and its command, adds the
+    new model's row, and replaces a model scored again; another fold is refused."""
+    earlier = json.loads(json.dumps(written[1]))
+    earlier["models"][0]["model"] = "older"
+    results, page = tmp_path / "results.json", tmp_path / "results.md"
+    results.write_text(json.dumps(earlier))
+    args = ["--ptbxl", str(native), "--registry", str(tiny_registry), "--model", "tiny"]
+    add = [*args, "--add", "--json", str(results), "--out", str(page)]
+    main([*add, "--fold", str(FOLD)])
+    body = json.loads(results.read_text())
+    assert [m["model"] for m in body["models"]] == ["older", "tiny"]
+    assert body["models"][0] == earlier["models"][0]
+    first, second = body["command"].split("\n")
+    assert first == earlier["command"] and "--add" in second
+    assert "| **older**" in page.read_text() and "| **tiny**" in page.read_text()
+    main([*add, "--fold", str(FOLD)])
+    assert [m["model"] for m in json.loads(results.read_text())["models"]] == ["older", "tiny"]
+    with pytest.raises(SystemExit) as exc:
+        main([*add, "--fold", "8"])
+    assert exc.value.code != 0
