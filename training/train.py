@@ -5,10 +5,11 @@ fold 9.
     python -m training.train --run ~/.cache/ecg12-train/runs/ekgan-v1 --resume   # continue
 
 Each epoch ends with a checkpoint (``last.npz``: every variable of every network and optimiser,
-plus the history) and a fold-9 evaluation; the generator's weights (IG's, for EKGAN) of the best
-epoch (by fold-9 mean r, or see ``Config.select``) go to ``best_ig.npz``. Random crops are
-drawn from ``(seed, epoch)``, so a resumed run sees the same data as an uninterrupted one. Set
-``KERAS_BACKEND`` to ``tensorflow`` (CPU) or ``jax`` (GPU).
+plus the history) and a fold-9 evaluation (within an epoch, one every ``--checkpoint-minutes``
+and one on SIGTERM or Ctrl-C, which then stops the run); the generator's weights (IG's, for
+EKGAN) of the best epoch (by fold-9 mean r, or see ``Config.select``) go to ``best_ig.npz``.
+Random crops are drawn from ``(seed, epoch)``, so a resumed run sees the same data as an
+uninterrupted one. Set ``KERAS_BACKEND`` to ``tensorflow`` (CPU) or ``jax`` (GPU).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -263,8 +266,16 @@ def run(
     resume: bool,
     time_budget_s: float | None = None,
     limit_records: int | None = None,
+    checkpoint_s: float | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict:
-    """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history."""
+    """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history.
+
+    Besides each epoch's checkpoint, one every ``checkpoint_s`` seconds within an epoch, and one
+    when ``stop()`` turns true (then the run returns): an epoch of the full model takes over
+    half an hour on two CPU cores, and a session may end inside one. A resume continues at the
+    step after the checkpoint, on the same crops.
+    """
     cache = Cache.load(Path(cfg.cache).expanduser())
     train_idx = cache.select(TRAIN_FOLDS, cfg.source_fs or None)
     valid_idx = cache.select((VALID_FOLD,))
@@ -296,10 +307,12 @@ def run(
     if resume and last.exists():
         meta = {"data": meta["data"], **json.loads((run_dir / "meta.json").read_text())}
         # Later sessions may change settings (say, more epochs): keep a record of each.
-        meta.setdefault("resumed", []).append({"at_epoch": meta["epoch"], "config": asdict(cfg)})
+        meta.setdefault("resumed", []).append(
+            {"at_epoch": meta["epoch"], "at_step": meta.get("step", 0), "config": asdict(cfg)}
+        )
         with np.load(last) as z:
             trainer.load_variables(dict(z))
-        print(f"resumed {run_dir} at epoch {meta['epoch']}")
+        print(f"resumed {run_dir} at epoch {meta['epoch']}, step {meta.get('step', 0)}")
     log = _tensorboard(run_dir)
     if cfg.init and not meta["history"]:
         # Epoch 0: the starting weights on this run's fold 9, the mark every epoch must beat.
@@ -322,13 +335,27 @@ def run(
             cfg.low_band_input,
             anylead.draw_sets if trainer.any_lead else None,
         )
-        t0 = time.time()
-        sums: dict = {}
-        for b in range(steps):
+        # Within an epoch stopped at a checkpoint: its steps done, loss sums and seconds so far.
+        done, partial = meta.pop("step", 0), meta.pop("partial", {"sums": {}, "seconds": 0.0})
+        sums: dict = dict(partial["sums"])
+        saved = time.time()
+        t0 = saved - partial["seconds"]
+        for b in range(done, steps):
             batch = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
             m = trainer.train_batch(Crops(*(part[batch] for part in crops)))
             for k, v in m.items():
                 sums[k] = sums[k] + v if k in sums else v
+            stopping = stop()
+            due = checkpoint_s and time.time() - saved > checkpoint_s
+            if b + 1 < steps and (stopping or due):
+                _mid_epoch_checkpoint(trainer, meta, run_dir, b + 1, sums, time.time() - t0)
+                saved = time.time()
+                rate = (b + 1 - done) * cfg.batch_size / max(saved - t0 - partial["seconds"], 1e-9)
+                print(f"epoch {epoch + 1} step {b + 1}/{steps} ({rate:.0f} win/s)", flush=True)
+                if stopping:
+                    print("stopped; resume with --resume", flush=True)
+                    return meta
+                meta.pop("step"), meta.pop("partial")
         sums = {k: float(v) for k, v in sums.items()}
         trainer.sync()
         seconds = time.time() - t0
@@ -365,6 +392,18 @@ def run(
             print("time budget reached; resume with --resume")
             break
     return meta
+
+
+def _mid_epoch_checkpoint(
+    trainer: Trainer, meta: dict, run_dir: Path, step: int, sums: dict, seconds: float
+) -> None:
+    """``last.npz`` and ``meta.json`` after ``step`` steps of an epoch, with the epoch's loss
+    sums and seconds so far, which a resume continues from."""
+    trainer.sync()
+    meta["step"] = step
+    meta["partial"] = {"sums": {k: float(v) for k, v in sums.items()}, "seconds": seconds}
+    save_atomic(run_dir / "last.npz", **trainer.variables())
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
 def _warm_start(trainer: Trainer, path: Path) -> None:
@@ -442,6 +481,12 @@ def parse(argv: list[str] | None = None) -> tuple[Config, dict]:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--limit-records", type=int, default=None, help="smoke tests only")
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        help="also checkpoint this often within an epoch (SIGTERM or Ctrl-C checkpoints too)",
+    )
     fields = Config.__dataclass_fields__
     for f in fields.values():
         flag = "--" + f.name.replace("_", "-")
@@ -459,9 +504,30 @@ def parse(argv: list[str] | None = None) -> tuple[Config, dict]:
     return Config(**{k: v for k, v in saved.items() if k in fields} | given), args
 
 
+def stop_on_signals() -> Callable[[], bool]:
+    """Whether SIGTERM or SIGINT arrived: the run then checkpoints after its current step."""
+    received: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        received.append(signum)
+        print(f"signal {signum}: checkpointing after this step", flush=True)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, note)
+    return lambda: bool(received)
+
+
 def main(argv: list[str] | None = None) -> None:
     cfg, args = parse(argv)
-    meta = run(cfg, args["run"], args["resume"], args["time_budget"], args["limit_records"])
+    meta = run(
+        cfg,
+        args["run"],
+        args["resume"],
+        args["time_budget"],
+        args["limit_records"],
+        args["checkpoint_minutes"] * 60,
+        stop_on_signals(),
+    )
     best = meta["best"] or {}
     print(json.dumps({k: v for k, v in best.items() if k not in ("per_lead", "per_set")}))
 

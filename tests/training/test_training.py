@@ -32,7 +32,7 @@ from training.data import (  # noqa: E402
 from training.export import load_generator, to_onnx  # noqa: E402
 from training.onnx_weights import ig_weights, load_into  # noqa: E402
 from training.steps import bce, low_pass_taps, seen_as_recorded  # noqa: E402
-from training.train import Config, Trainer, run  # noqa: E402
+from training.train import Config, Trainer, run, stop_on_signals  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -226,19 +226,26 @@ def runs(cache: Cache, tmp_path_factory: pytest.TempPathFactory) -> dict:
     with np.load(base / "resumed" / "last.npz") as z:
         after_one = dict(z)
     resumed = run(cfg, base / "resumed", resume=True)
-    with np.load(base / "straight" / "last.npz") as a, np.load(base / "resumed" / "last.npz") as b:
+    asked = iter([True])  # a stop (SIGTERM) requested during the first step
+    stopped = run(cfg, base / "stopped", resume=False, stop=lambda: next(asked, False))
+    assert (stopped["epoch"], stopped["step"]) == (0, 1)
+    run(cfg, base / "stopped", resume=True)
+    with (
+        np.load(base / "straight" / "last.npz") as a,
+        np.load(base / "resumed" / "last.npz") as b,
+        np.load(base / "stopped" / "last.npz") as c,
+    ):
         return {
             "meta": (straight, resumed),
             "last": (dict(a), dict(b)),
+            "mid_epoch": dict(c),
             "after_one": after_one,
             "dirs": (base / "straight", base / "resumed"),
         }
 
 
-@pytest.mark.slow
-def test_resumed_run_equals_uninterrupted_run(runs: dict) -> None:
-    straight, resumed = runs["last"]
-    assert straight.keys() == resumed.keys() == runs["after_one"].keys()
+def assert_same_weights(straight: dict, resumed: dict) -> None:
+    assert straight.keys() == resumed.keys()
     # Most runs match bit for bit, but on a busy 2-core machine about one in four differed by up
     # to 3e-5 of an array's peak (threaded CPU reductions). A resume that lost Adam's moments or
     # step count moves every weight by about the learning rate (1e-4 here, ~1e-3 of a peak), so
@@ -246,6 +253,20 @@ def test_resumed_run_equals_uninterrupted_run(runs: dict) -> None:
     for key, value in straight.items():
         scale = max(float(np.abs(value).max()), 1e-12)
         np.testing.assert_allclose(resumed[key], value, rtol=0, atol=1e-4 * scale, err_msg=key)
+
+
+@pytest.mark.slow
+def test_a_run_stopped_within_an_epoch_resumes_at_its_next_step(runs: dict) -> None:
+    """Stopped after the first of an epoch's two steps and resumed, a run ends where one that
+    never stopped ends (a resume that redid or skipped the step would not)."""
+    assert_same_weights(runs["last"][0], runs["mid_epoch"])
+
+
+@pytest.mark.slow
+def test_resumed_run_equals_uninterrupted_run(runs: dict) -> None:
+    straight, resumed = runs["last"]
+    assert straight.keys() == resumed.keys() == runs["after_one"].keys()
+    assert_same_weights(straight, resumed)
     # The second epoch moved the weights, so the comparison above is not vacuous.
     moved = [
         k
@@ -474,3 +495,19 @@ def test_discriminator_sees_the_output_as_a_100_hz_target_is_recorded() -> None:
     trainer.sync()
     assert float(metrics["d_loss"]) == pytest.approx(expected, rel=1e-5)
     assert unmasked != pytest.approx(expected, rel=1e-5)
+
+
+def test_sigterm_asks_the_run_to_checkpoint_and_stop() -> None:
+    """``training.train`` turns SIGTERM (a session's end) and Ctrl-C into a stop request, which
+    the run honours after its current step (see the mid-epoch resume test)."""
+    import signal
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        requested = stop_on_signals()
+        assert not requested()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert requested()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
