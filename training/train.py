@@ -272,9 +272,9 @@ def run(
     """Train until ``cfg.epochs`` (or the time budget) is reached; returns the run's history.
 
     Besides each epoch's checkpoint, one every ``checkpoint_s`` seconds within an epoch, and one
-    when ``stop()`` turns true (then the run returns): an epoch of the full model takes over
-    half an hour on two CPU cores, and a session may end inside one. A resume continues at the
-    step after the checkpoint, on the same crops.
+    when ``stop()`` turns true (then the run returns): an epoch of EKGAN's three networks on all
+    of PTB-XL takes 20-40 minutes on two CPU cores, and a session may end inside one. A resume
+    continues at the step after the checkpoint, on the same crops.
     """
     cache = Cache.load(Path(cfg.cache).expanduser())
     train_idx = cache.select(TRAIN_FOLDS, cfg.source_fs or None)
