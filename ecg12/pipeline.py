@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecg12.dsp import resample
 from ecg12.errors import InputError
 from ecg12.inference import Stitched, finish, infer
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, derive_limb_leads, place_leads
-from ecg12.preprocess import PreprocessSpec, preprocess, resample
+from ecg12.preprocess import PreprocessSpec, preprocess
 from ecg12.result import Reconstruction
 from ecg12.sources import (
     DEFAULT_READ,

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecg12.dsp import resample
 from ecg12.errors import InputError, OutputExistsError
 from ecg12.leads import LEAD_NAMES, lead_index, to_standard_order
 from ecg12.outputs import atomic_file
-from ecg12.preprocess import resample
 from ecg12.readers import read_recording
 from ecg12.result import MEASURED_LEADS, RECONSTRUCTED
 

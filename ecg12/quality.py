@@ -11,13 +11,13 @@ The thresholds below were checked on the PTB-XL records in ../shared/data (Lead 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ecg12.dsp import band_ratio, r_peaks
 from ecg12.errors import InputError
 
-__all__ = ["QualityReport", "band_ratio", "band_ratios", "check_lead", "check_leads", "r_peaks"]
+__all__ = ["QualityReport", "check_lead", "check_leads"]
 
 #: Longest run of missing samples that linear interpolation may bridge (shorter than a beat).
 MAX_GAP_S = 0.5
@@ -150,25 +150,6 @@ def check_leads(
     return np.stack(signals, axis=1), kept, warnings
 
 
-@lru_cache(maxsize=8)
-def _hann(n: int) -> np.ndarray:
-    """The periodic Hann window Welch's method uses."""
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
-
-
-def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
-    """Sample indices of R peaks: maxima of the 5-30 Hz envelope, at least 0.3 s apart."""
-    from scipy import signal as sps  # ~0.5 s to import: keep `ecg12 --help` fast
-
-    from ecg12.preprocess import bandpass
-
-    envelope = np.abs(bandpass(x, fs, 5.0, 30.0))
-    peaks, _ = sps.find_peaks(
-        envelope, height=0.4 * np.percentile(envelope, 99), distance=int(0.3 * fs)
-    )
-    return peaks
-
-
 def pacing_spikes(x: np.ndarray, fs: float) -> int:
     """Number of separate pacing-spike-like deflections (see PACING_SPIKE_MV)."""
     sharp = np.abs(x[1:-1] - (x[:-2] + x[2:]) / 2)
@@ -255,34 +236,3 @@ def _noise_ratio(x: np.ndarray, fs: float) -> float:
     if fs / 2 <= NOISE_CUTOFF_HZ:
         return 0.0
     return band_ratio(x, fs, NOISE_CUTOFF_HZ, np.inf)
-
-
-def band_ratio(x: np.ndarray, fs: float, lo: float, hi: float) -> float:
-    """Share of the power above 0.5 Hz that lies in [lo, hi) Hz (Welch, 2 s segments).
-
-    Baseline wander below 0.5 Hz is left out so that it neither hides nor fakes noise.
-    """
-    return band_ratios(x, fs, [(lo, hi)])[0]
-
-
-def band_ratios(x: np.ndarray, fs: float, bands: list[tuple[float, float]]) -> list[float]:
-    """:func:`band_ratio` of each band, from one spectrum."""
-    f, power = welch_power(x, fs)
-    total = power[f >= 0.5].sum()
-    return [
-        float(power[(f >= lo) & (f < hi)].sum() / total) if total > 0 else 0.0 for lo, hi in bands
-    ]
-
-
-def welch_power(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and power of ``scipy.signal.welch(x, fs, nperseg=min(len(x), 2 fs))`` up to
-    a constant factor (ratios of band sums are all we take): the same Hann-windowed, mean-removed,
-    half-overlapping segments, in a few numpy calls instead of scipy's general machinery, which
-    costs ten times more on a ten-second record."""
-    x = np.asarray(x, dtype=np.float64)
-    n = min(x.size, int(2 * fs))
-    segments = np.lib.stride_tricks.sliding_window_view(x, n)[:: n - n // 2]
-    segments = segments - segments.mean(axis=1, keepdims=True)
-    power = (np.abs(np.fft.rfft(segments * _hann(n), axis=1)) ** 2).mean(axis=0)
-    power[1 : len(power) - (n % 2 == 0)] *= 2  # one-sided: all but 0 Hz and an even n's last
-    return np.fft.rfftfreq(n, 1 / fs), power

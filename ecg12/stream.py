@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecg12.dsp import band_sos, notch_sos
 from ecg12.inference import finish
 from ecg12.leads import LEAD_NAMES, complete_mask, lead_mask, place_leads
 from ecg12.pipeline import calibration, given_leads, make_result, to_rate, where
-from ecg12.preprocess import band_sos, notch_sos, preprocess
+from ecg12.preprocess import preprocess
 from ecg12.result import Reconstruction, record_name
 from ecg12.sources import LeadSource
 from ecg12.trust import CALIBRATION_FS, Calibration

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ecg12.dsp import amplitude, band_ratios, heart_rate
 from ecg12.leads import LEAD_NAMES
 
 FEATURES = (
@@ -33,22 +34,6 @@ GRADES = ("good", "fair", "poor")
 MEASURED = "measured"
 #: Rate at which features are computed, in calibration and at run time alike.
 CALIBRATION_FS = 500.0
-
-
-def amplitude(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """p99 - p1 along the time ``axis``: the amplitude used throughout ecg12's fidelity figures."""
-    p1, p99 = np.percentile(x, [1, 99], axis=axis)
-    return p99 - p1
-
-
-def heart_rate(lead_i: np.ndarray, fs: float) -> float:
-    """Beats per minute from Lead I's R peaks.
-
-    Fast and slow rhythms are where reconstructions go wrong most: few training records have them.
-    """
-    from ecg12.quality import r_peaks
-
-    return 60.0 * max(len(r_peaks(lead_i, fs)), 1) * fs / len(lead_i)
 
 
 def features(
@@ -70,8 +55,6 @@ def _features(
     leads_mv: np.ndarray, amp_mv: np.ndarray, fs: float, spread_mv: np.ndarray, reference: int
 ) -> np.ndarray:
     """:func:`features`, with each lead's amplitude ``amp_mv`` measured already."""
-    from ecg12.quality import band_ratios
-
     amp = np.maximum(amp_mv, 1e-3)
     rows = np.empty((12, len(FEATURES)))
     rows[:, 0] = 1.0

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
+from ecg12.dsp import resample
 from ecg12.leads import LIMB_BASIS
-from ecg12.preprocess import resample
 
 FS = 500.0
 DURATION_S = 30.0

@@ -1,7 +1,7 @@
 """How much of each patient's precordial amplitude can Lead I tell? A ceiling study.
 
 Why: our reconstruction networks reproduce per-patient precordial amplitudes poorly. Per record
-and lead, amplitude = p99 - p1 of the 0.5-40 Hz signal (:func:`ecg12.trust.amplitude` after
+and lead, amplitude = p99 - p1 of the 0.5-40 Hz signal (:func:`ecg12.dsp.amplitude` after
 :func:`training.metrics.eval_band`); across fold-9 records the R^2 of reconstructed-on-real
 amplitude, averaged over V1-V6, is about 0.21 (slope about 0.29), against targets of R^2 >= 0.35
 and slope >= 0.5. Is that set by the information in Lead I or by the models, and would more data
@@ -48,9 +48,8 @@ import numpy as np
 from scipy import signal as sps
 from scipy import stats
 
+from ecg12.dsp import amplitude, r_peaks
 from ecg12.leads import LEAD_NAMES
-from ecg12.quality import r_peaks
-from ecg12.trust import amplitude
 from training.data import DEFAULT_CACHE, TEST_FOLD, TRAIN_FOLDS, VALID_FOLD, Cache
 from training.metrics import PRECORDIAL, RECONSTRUCTED, agreement, eval_band
 
@@ -94,7 +93,7 @@ FEATURES = (
 def lead_i_features(lead_i: np.ndarray, fs: float) -> np.ndarray:
     """Band-passed (0.5-40 Hz) Lead I of one record, (samples,) mV -> (len(FEATURES),) floats.
 
-    The median beat is the median over beats (aligned on :func:`ecg12.quality.r_peaks`) in
+    The median beat is the median over beats (aligned on :func:`ecg12.dsp.r_peaks`) in
     :data:`BEAT_WINDOW_S`, averaged into :data:`BEAT_POINTS` equal bins; zero without a full beat.
     """
     x = np.asarray(lead_i, dtype=np.float64)

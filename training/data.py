@@ -24,8 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ecg12.dsp import resample
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, derive_limb_leads, to_standard_order
-from ecg12.preprocess import PreprocessSpec, preprocess, resample
+from ecg12.preprocess import PreprocessSpec, preprocess
 from ecg12.writers import atomic_file
 
 TRAIN_FOLDS = (1, 2, 3, 4, 5, 6, 7, 8)

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import ecg12
+from ecg12.dsp import amplitude
 from ecg12.leads import lead_index
 from ecg12.plot import plot_12lead
-from ecg12.trust import amplitude
 from training import delineation
 from training.data import TEST_FOLD, VALID_FOLD
 from training.evaluate import (

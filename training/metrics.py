@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ecg12.dsp import amplitude, bandpass
 from ecg12.leads import LEAD_NAMES
-from ecg12.preprocess import bandpass
-from ecg12.trust import amplitude
 
 EVAL_BAND = (0.5, 40.0)
 RECONSTRUCTED = LEAD_NAMES[1:]

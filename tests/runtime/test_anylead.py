@@ -20,6 +20,7 @@ from test_stream import holter
 
 import ecg12
 from ecg12.cli import main
+from ecg12.dsp import amplitude
 from ecg12.leads import LEAD_NAMES, LIMB_BASIS
 from ecg12.preprocess import preprocess
 from ecg12.readers import (
@@ -32,7 +33,7 @@ from ecg12.readers import (
 from ecg12.result import DISCLAIMER
 from ecg12.sources import open_for
 from ecg12.stream import Stream
-from ecg12.trust import FEATURES, amplitude, features
+from ecg12.trust import FEATURES, features
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LEAD_I = EXAMPLES / "lead_i.hea"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ecg12.dsp import bandpass, notch, resample
 from ecg12.inference import finish, infer
 from ecg12.leads import LEAD_NAMES, derive_limb_leads, lead_index, to_standard_order
-from ecg12.preprocess import PreprocessSpec, bandpass, notch, preprocess, resample, to_millivolts
+from ecg12.preprocess import PreprocessSpec, preprocess, to_millivolts
 from ecg12.windows import crossfade_weights, overlap_spread, split, stitch, window_starts
 
 SPEC = PreprocessSpec(fs=250.0, window=512, stride=256, highpass_hz=0.5, lowpass_hz=100.0)
@@ -199,7 +200,7 @@ def test_resample_is_resample_poly_with_its_own_filter(fs_in: float, fs_out: flo
 
 def test_filter_designs_are_fresh_copies() -> None:
     """Designs are made once and handed out as copies: changing one changes no later filter."""
-    from ecg12.preprocess import band_sos, notch_sos
+    from ecg12.dsp import band_sos, notch_sos
 
     first = band_sos(250.0, 0.5, 100.0, 2)
     first[:] = 0.0
@@ -215,7 +216,7 @@ def test_zero_phase_filter_is_scipys(shape: tuple[int, ...], axis: int) -> None:
     computed once per design (calls after the first use the stored one)."""
     from scipy import signal
 
-    from ecg12.preprocess import PAD_SAMPLES, band_sos, notch_sos
+    from ecg12.dsp import PAD_SAMPLES, band_sos, notch_sos
 
     x = np.random.default_rng(7).normal(size=shape).cumsum(axis=axis)
     pad = min(shape[axis] - 1, PAD_SAMPLES)

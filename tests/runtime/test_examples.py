@@ -11,8 +11,8 @@ import pytest
 import wfdb
 from scipy.signal import find_peaks
 
+from ecg12.dsp import resample
 from ecg12.leads import LIMB_BASIS
-from ecg12.preprocess import resample
 from ecg12.readers import read_lead, read_recording, select_leads
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -19,8 +19,8 @@ from edffile import write_edf
 
 import ecg12
 from ecg12.cli import main
+from ecg12.dsp import resample
 from ecg12.errors import InputError
-from ecg12.preprocess import resample
 from ecg12.readers import from_array, read_lead, read_recording
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

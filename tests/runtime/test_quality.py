@@ -109,7 +109,7 @@ def test_welch_power_is_scipys_up_to_a_constant(n: int, fs: float) -> None:
     """Band ratios come from a spectrum proportional to scipy's Welch estimate bin for bin."""
     from scipy import signal
 
-    from ecg12.quality import welch_power
+    from ecg12.dsp import welch_power
 
     x = np.random.default_rng(n).normal(size=n).cumsum() + np.sin(np.arange(n) / 3)
     f, want = signal.welch(x, fs=fs, nperseg=min(n, int(2 * fs)))

@@ -66,8 +66,7 @@ def test_features_come_from_the_reconstruction() -> None:
 def test_assess_is_expected_error_and_amplitude_in_one() -> None:
     """One spectrum and one amplitude per record serve features and grades alike: the same
     numbers as computing each on its own."""
-    from ecg12.quality import band_ratio
-    from ecg12.trust import amplitude
+    from ecg12.dsp import amplitude, band_ratio
 
     rng = np.random.default_rng(5)
     leads = (

@@ -11,7 +11,8 @@ import pytest
 from httpserver import MODEL_FILE, card_entry, write_registry, write_tiny_model
 
 import ecg12
-from ecg12.trust import FEATURES, Calibration, amplitude, features
+from ecg12.dsp import amplitude
+from ecg12.trust import FEATURES, Calibration, features
 from training.calibrate import (
     CV_FOLDS,
     Observations,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from lowrate import write_low_rate_fold
 
+from ecg12.dsp import bandpass
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES
-from ecg12.preprocess import bandpass
 from training.data import load_record, read_index
 from training.evaluate import evaluate, main
 from training.metrics import RECONSTRUCTED, eval_band, pearson_rows, score, sharpness_ratio
