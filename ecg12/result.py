@@ -27,7 +27,7 @@ def record_name(source: str) -> str:
     return f"{stem}_12lead"
 
 
-@dataclass
+@dataclass(repr=False)
 class Reconstruction:
     """Twelve leads in mV (``p_signal``: samples x 12, float32, standard order) and provenance.
 
@@ -67,6 +67,50 @@ class Reconstruction:
     @property
     def duration_s(self) -> float:
         return self.p_signal.shape[0] / self.fs
+
+    @property
+    def n_sig(self) -> int:
+        """Number of leads (12), as ``wfdb.Record.n_sig`` names it."""
+        return int(self.p_signal.shape[1])
+
+    @property
+    def sig_len(self) -> int:
+        """Samples per lead, as ``wfdb.Record.sig_len`` names it."""
+        return int(self.p_signal.shape[0])
+
+    def __repr__(self) -> str:
+        """One line: a result holds tens of thousands of samples, which a REPL need not print."""
+        warned = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        return (
+            f"Reconstruction({self.source!r}, model {self.model} {self.model_version}: "
+            f"{self.n_sig} leads x {self.sig_len} samples at {self.fs:g} Hz, "
+            f"{self.duration_s:.1f} s{warned})"
+        )
+
+    def to_wfdb(self) -> Any:
+        """A ``wfdb.Record`` of the result (mV, format 16 at 1000 units per mV, the header
+        comments), for code that already works with wfdb; ``.wrsamp()`` writes the files
+        :meth:`write` writes."""
+        import wfdb
+
+        from ecg12.writers import WFDB_GAIN_PER_MV
+
+        record = wfdb.Record(
+            record_name=self.record_name,
+            n_sig=self.n_sig,
+            fs=self.fs,
+            sig_len=self.sig_len,
+            p_signal=np.asarray(self.p_signal, dtype=np.float64),
+            sig_name=list(self.sig_name),
+            units=list(self.units),
+            fmt=["16"] * self.n_sig,
+            adc_gain=[WFDB_GAIN_PER_MV] * self.n_sig,
+            baseline=[0] * self.n_sig,
+            comments=self.comments,
+        )
+        record.set_d_features(do_adc=True)  # the digital samples, as wfdb.wrsamp makes them
+        record.set_defaults()  # checksums and initial values
+        return record
 
     @property
     def record_name(self) -> str:

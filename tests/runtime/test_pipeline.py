@@ -131,6 +131,23 @@ def test_file_input_and_write_round_trip(tiny_model: Path, tmp_path: Path) -> No
         rec.write(tmp_path)
 
 
+def test_result_speaks_wfdb_and_prints_in_one_line(tiny_model: Path, tmp_path: Path) -> None:
+    """``n_sig``, ``sig_len`` and ``to_wfdb()`` as wfdb names them: the Record that wfdb writes
+    is the file ecg12 writes, byte for byte; the repr is one line, not the samples."""
+    rec = ecg12.reconstruct(EXAMPLE)
+    assert (rec.sig_len, rec.n_sig) == rec.p_signal.shape and rec.n_sig == 12
+    ours = rec.write(tmp_path / "ours")
+    record = rec.to_wfdb()
+    assert isinstance(record, wfdb.Record) and record.comments == rec.comments
+    (tmp_path / "wfdb").mkdir()
+    record.wrsamp(write_dir=str(tmp_path / "wfdb"))
+    for path in ours:
+        assert (tmp_path / "wfdb" / path.name).read_bytes() == path.read_bytes(), path.name
+    text = repr(rec)
+    assert "\n" not in text and len(text) < 200
+    assert "lead_i.hea" in text and "model tiny" in text and f"{rec.sig_len} samples" in text
+
+
 def test_inputs_are_never_modified(tiny_model: Path, tmp_path: Path) -> None:
     import shutil
 
