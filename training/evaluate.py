@@ -300,6 +300,7 @@ def evaluate(
         "lead_i_r_min": float(np.nanmin(alignment)),
         "cpu_seconds_per_10s_record": cpu_seconds,
         "cpu_load_average": load,
+        "cpu": _cpu_name(),  # the machine the CPU time was taken on
         "scores": scores,
         "parts": parts,
     }
@@ -312,6 +313,17 @@ def _part_summary(scores: dict) -> dict:
         **{k: scores[k] for k in keep},
         "per_lead_r": {lead: v["r"] for lead, v in scores["per_lead"].items()},
     }
+
+
+def _machines(results: list[dict], cpu: str) -> str:
+    """The machine the rows' CPU times were taken on, or each machine with its models (a page
+    that ``--add`` grew over sessions); ``cpu`` for rows that do not name theirs."""
+    models: dict[str, list[str]] = {}
+    for res in results:
+        models.setdefault(res.get("cpu", cpu), []).append(res["model"])
+    if len(models) == 1:
+        return next(iter(models))
+    return "; ".join(f"{machine} ({', '.join(names)})" for machine, names in models.items())
 
 
 def _cpu_name() -> str:
@@ -569,7 +581,8 @@ def render_markdown(
     lines += [
         "",
         f"CPU time: mean wall time of `Model.reconstruct` on one 10 s record at a time "
-        f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on {cpu}; 1-minute "
+        f"(after a warm-up call, {TIMED_RECORDS} records), onnxruntime on "
+        f"{_machines(results, cpu)}; 1-minute "
         f"load average when timed {min(loads):.1f}-{max(loads):.1f} (other work on the "
         "machine makes these upper bounds).",
         "",
@@ -649,15 +662,13 @@ def _write_page(out: Path, results: list[dict], command: str, ptbxl: Path, cpu: 
     print(f"wrote {out}")
 
 
-def _added(
-    earlier: dict, results: list[dict], command: str, cpu: str
-) -> tuple[list[dict], str, str]:
+def _added(earlier: dict, results: list[dict], command: str) -> tuple[list[dict], str]:
     """An earlier run's models with ``results`` added (a model scored again replaces its earlier
-    row, in place), its commands followed by ``command``, and the CPUs of both."""
+    row, in place), each row naming the machine it was timed on, and its commands followed by
+    ``command``."""
     fresh = {res["model"]: res for res in results}
-    kept = [fresh.pop(res["model"], res) for res in earlier["models"]]
-    cpus = earlier["cpu"] if cpu in earlier["cpu"].split("; ") else f"{earlier['cpu']}; {cpu}"
-    return [*kept, *fresh.values()], f"{earlier['command']}\n{command}", cpus
+    kept = [fresh.pop(res["model"], {"cpu": earlier["cpu"], **res}) for res in earlier["models"]]
+    return [*kept, *fresh.values()], f"{earlier['command']}\n{command}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -759,7 +770,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     cpu = _cpu_name()
     if earlier is not None:
-        results, command, cpu = _added(earlier, results, command, cpu)
+        results, command = _added(earlier, results, command)
     if args.out:
         _write_page(args.out, results, command, args.ptbxl, cpu)
     if args.json:

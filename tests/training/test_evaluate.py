@@ -218,6 +218,8 @@ def test_add_scores_one_more_model_and_keeps_the_others(
     new model's row, and replaces a model scored again; another fold is refused."""
     earlier = json.loads(json.dumps(written[1]))
     earlier["models"][0]["model"] = "older"
+    del earlier["models"][0]["cpu"]  # as rows written before rows named their machine
+    earlier["cpu"] = "Another CPU, 64 cores"
     results, page = tmp_path / "results.json", tmp_path / "results.md"
     results.write_text(json.dumps(earlier))
     args = ["--ptbxl", str(native), "--registry", str(tiny_registry), "--model", "tiny"]
@@ -225,10 +227,13 @@ def test_add_scores_one_more_model_and_keeps_the_others(
     main([*add, "--fold", str(FOLD)])
     body = json.loads(results.read_text())
     assert [m["model"] for m in body["models"]] == ["older", "tiny"]
-    assert body["models"][0] == earlier["models"][0]
+    assert body["models"][0] == {**earlier["models"][0], "cpu": "Another CPU, 64 cores"}
     first, second = body["command"].split("\n")
     assert first == earlier["command"] and "--add" in second
-    assert "| **older**" in page.read_text() and "| **tiny**" in page.read_text()
+    text = page.read_text()
+    assert "| **older**" in text and "| **tiny**" in text
+    machines = f"Another CPU, 64 cores (older); {body['models'][1]['cpu']} (tiny)"
+    assert f"onnxruntime on {machines}" in text
     main([*add, "--fold", str(FOLD)])
     assert [m["model"] for m in json.loads(results.read_text())["models"]] == ["older", "tiny"]
     with pytest.raises(SystemExit) as exc:
