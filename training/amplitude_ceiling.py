@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +48,7 @@ from scipy import stats
 
 from ecg12.dsp import amplitude, r_peaks
 from ecg12.leads import LEAD_NAMES
+from training import harness
 from training.data import DEFAULT_CACHE, TEST_FOLD, TRAIN_FOLDS, VALID_FOLD, Cache
 from training.metrics import PRECORDIAL, RECONSTRUCTED, agreement, eval_band
 
@@ -497,14 +496,11 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError("the scored fold must not be a training fold")
     out = run(Cache.load(args.cache), train_folds, args.eval_fold)
     out["cache"] = str(args.cache)
-    out["command"] = shlex.join(
-        ["python", "-m", "training.amplitude_ceiling", *(argv if argv is not None else [])]
-    )
+    out["command"] = harness.command("training.amplitude_ceiling", argv or [])
     print(table(out))
     print(f"runtime {out['seconds']:.0f} s")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        harness.write_json(args.json, out, indent=2)
     return out
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,10 @@ import numpy as np
 import ecg12
 from ecg12.leads import LEAD_NAMES
 from ecg12.trust import FEATURES, GRADES, Calibration, features, inputs_key, reference_lead
+from training import harness
 from training.cards import REGISTRY, register
 from training.data import VALID_FOLD
-from training.evaluate import FS, FoldOutput, fold_records, reconstruct_fold
+from training.harness import FS, FoldOutput, fold_records, reconstruct_fold
 from training.metrics import EVAL_BAND, RECONSTRUCTED, record_scores
 
 #: Cross-validation folds over records; record i (in ecg_id order) is held out in fold i mod K.
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         calibrate_sets(model, records, args.leads, args.registry if args.write else None, argv)
         return
     obs = observe(reconstruct_fold(model, records))
-    block, expected = trust_block(obs, "python -m training.calibrate " + shlex.join(argv))
+    block, expected = trust_block(obs, harness.command("training.calibrate", argv))
     print(f"{args.model}: {block['fitted_on']}")
     _print_report(block["validation"], tuple(block["grades_ratio"]))
     if args.figures:
@@ -433,7 +433,7 @@ def calibrate_sets(
         present = complete_mask(lead_mask(names))
         given = tuple(n for n, p in zip(LEAD_NAMES, present, strict=True) if p)
         fold = reconstruct_fold(model, records, leads=names)
-        block = set_block(fold, given, "python -m training.calibrate " + shlex.join(argv))
+        block = set_block(fold, given, harness.command("training.calibrate", argv))
         blocks[inputs_key(given)] = block
         print(f"{model.name}: {block['fitted_on']}")
         _print_report(block["validation"], tuple(block["grades_ratio"]))

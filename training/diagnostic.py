@@ -24,22 +24,20 @@ import hashlib
 import itertools
 import json
 import os
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import keras
+import numpy as np
+from scipy import signal
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import signal  # noqa: E402
-
-import ecg12  # noqa: E402
-from ecg12.preprocess import PreprocessSpec  # noqa: E402
-from training.data import (  # noqa: E402
+import ecg12
+from ecg12.preprocess import PreprocessSpec
+from training import harness
+from training.data import (
     DEFAULT_CACHE,
     LOW_RATE,
     VALID_FOLD,
@@ -50,24 +48,28 @@ from training.data import (  # noqa: E402
     read_index,
     to_microvolts,
 )
-from training.evaluate import (  # noqa: E402
+from training.harness import (
     FS,
     PTBXL_CREDIT,
     LowRateRecord,
-    _cpu_name,
     add_registry_option,
     fold_records,
+    machine,
+    markdown_table,
     model_sources,
     reconstruct_fold,
     record_leads,
     record_rate,
+    write_json,
 )
-from training.metrics import EVAL_BAND  # noqa: E402
+from training.metrics import EVAL_BAND
 
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 FIT_FOLDS = (1, 2, 3, 4, 5, 6, 7)
 STOP_FOLD = 8  # early stopping; patients never cross folds, so this is a clean hold-out
-TEST_FOLD = VALID_FOLD  # 9: the reconstruction models' selection fold, unseen by the classifiers
+#: Where the classifiers are scored: fold 9, the reconstruction models' selection fold, which the
+#: classifiers never see (PTB-XL's test fold, training.data.SCORE_FOLD, is never used here).
+SCORE_FOLD = VALID_FOLD
 DEFAULT_MODELS = ("ekgan", "linear")
 WEIGHTS_DIR = DEFAULT_CACHE / "diagnostic"
 #: With ptbxl100, every classifier input is low-passed here (zero-phase Butterworth): 100 Hz
@@ -304,7 +306,7 @@ def fit_classifier(
         "parameters": int(model.count_params()),
         "fit_records": len(x_fit),
         "stop_records": len(x_stop),
-        "cpu": _cpu_name(),
+        "cpu": machine(),
         "load_average_start": round(load, 2),
         "load_average_end": round(os.getloadavg()[0], 2),
         "history": history,
@@ -409,7 +411,7 @@ def fold_inputs(
     """The records' real leads and each model's reconstruction of them.
 
     Reconstructions come through the public API from each record's real Lead I at the rate it
-    was recorded (:func:`training.evaluate.reconstruct_fold`: 500 Hz, or 100 Hz given as
+    was recorded (:func:`training.harness.reconstruct_fold`: 500 Hz, or 100 Hz given as
     ``fs=100``), output at 500 Hz; real leads are conditioned from their own rate, as the cache
     was. Only records every model accepted are kept, so all rows score the same records.
     """
@@ -536,7 +538,7 @@ def run(
 
     # Fold 9 as the cache holds it (which leaves out PTB-XL 1.0.1's duplicates), labelled only.
     row = {int(e): k for k, e in enumerate(cache.ecg_id)}
-    records = fold_records(ptbxl, TEST_FOLD, limit, ptbxl100=ptbxl100)
+    records = fold_records(ptbxl, SCORE_FOLD, limit, ptbxl100=ptbxl100)
     absent = [r.ecg_id for r in records if r.ecg_id not in row]
     unlabelled = [r.ecg_id for r in records if r.ecg_id in row and not labels[r.ecg_id].any()]
     records = [r for r in records if r.ecg_id in row and labels[r.ecg_id].any()]
@@ -581,7 +583,7 @@ def run(
             {
                 "fit (folds 1-7)": (y_fit, fit_fs),
                 f"early stop (fold {STOP_FOLD})": (y_stop, stop_fs),
-                f"test (fold {TEST_FOLD})": (y_test, test.source_fs),
+                f"test (fold {SCORE_FOLD})": (y_test, test.source_fs),
             }
         ),
         "unlabelled_dropped": {"train": int((~has_label).sum()), "test": len(unlabelled)},
@@ -624,17 +626,12 @@ def _diff_cell(d: dict) -> str:
     return f"{d['difference']:+.3f} ({d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
-
-
 def render_markdown(res: dict, credit: str) -> str:
     """The docs page: method, AUROC table, differences, counts, timing, conclusion, credit."""
     rows, diffs, clf, parts = res["rows"], res["differences"], res["classifiers"], res["parts"]
     models, counts = res["models"], res["class_counts"]
     part_heads = [f"{name} part (n = {p['records']:,})" for name, p in parts.items()]
-    table = _table(
+    table = markdown_table(
         ["input", "macro AUROC (95 % CI)", *part_heads, *SUPERCLASSES],
         [
             [row["label"], _macro_cell(row)]
@@ -643,7 +640,7 @@ def render_markdown(res: dict, credit: str) -> str:
             for key, row in rows.items()
         ],
     )
-    diff_table = _table(
+    diff_table = markdown_table(
         ["difference", "macro AUROC (95 % CI)", *part_heads],
         [
             [f"{rows[a]['label']} − {rows[b]['label']}", _diff_cell(d)]
@@ -652,14 +649,14 @@ def render_markdown(res: dict, credit: str) -> str:
             for a, b in [key.split(" - ")]
         ],
     )
-    count_table = _table(
+    count_table = markdown_table(
         ["records", "n", *SUPERCLASSES],
         [
             [name, str(c["records"]), *(str(c[k]) for k in SUPERCLASSES)]
             for name, c in counts.items()
         ],
     )
-    timing = _table(
+    timing = markdown_table(
         [
             "classifier",
             "inputs",
@@ -694,7 +691,7 @@ def render_markdown(res: dict, credit: str) -> str:
     verdicts = " ".join(_verdict(k, diffs[f"{k} - lead_i"]) for k in models)
     real = diffs["real - lead_i"]
     between = [f"{a} - {b}" for a, b in itertools.combinations(models, 2)]
-    n_test = counts[f"test (fold {TEST_FOLD})"]["records"]
+    n_test = counts[f"test (fold {SCORE_FOLD})"]["records"]
     n_fit = counts["fit (folds 1-7)"]["records"]
     full = res.get("ptbxl100") is not None
     dropped = res["unlabelled_dropped"]
@@ -758,9 +755,9 @@ def render_markdown(res: dict, credit: str) -> str:
             else ""
         )
         + f". Records with no superclass are left out ({dropped['train']} in folds 1-8, "
-        f"{dropped['test']} in fold {TEST_FOLD})."
+        f"{dropped['test']} in fold {SCORE_FOLD})."
         + (
-            f" {len(absent)} fold-{TEST_FOLD} records absent from the training cache (PTB-XL "
+            f" {len(absent)} fold-{SCORE_FOLD} records absent from the training cache (PTB-XL "
             "1.0.1 duplicates it leaves out) are left out too."
             if absent
             else ""
@@ -779,7 +776,7 @@ def render_markdown(res: dict, credit: str) -> str:
         f"({res['spec']['highpass_hz']:g}-{res['spec']['lowpass_hz']:g} Hz band-pass, the "
         "training cache's spec), rounded to int16 µV as the cache stores them, mV, limb leads "
         f"III, aVR, aVL, aVF derived from I and II.{band}",
-        f"- **Test** (fold {TEST_FOLD}, {n_test} records): (a) the real 12 leads; (b) the real "
+        f"- **Test** (fold {SCORE_FOLD}, {n_test} records): (a) the real 12 leads; (b) the real "
         "Lead I plus the 11 leads each model reconstructs from it through the public API "
         '(`ecg12.load(name, device="cpu").reconstruct_many` on '
         + (
@@ -793,16 +790,16 @@ def render_markdown(res: dict, credit: str) -> str:
         "Lead I into the Lead I classifier. "
         f"Models: {recon}."
         + (" Each rate's part of the fold is also scored on its own." if parts else ""),
-        f"- **Fold {TEST_FOLD}** is PTB-XL's validation fold and the reconstruction models' "
+        f"- **Fold {SCORE_FOLD}** is PTB-XL's validation fold and the reconstruction models' "
         "selection fold (each chose its best epoch on it), so row (b) leans slightly "
-        f"optimistic; the classifiers never saw fold {TEST_FOLD}. Fold 10, PTB-XL's test "
+        f"optimistic; the classifiers never saw fold {SCORE_FOLD}. Fold 10, PTB-XL's test "
         "fold, is not used.",
         "- **AUROC**: per class by the rank-sum (Mann-Whitney) formula with tied scores sharing "
         f"their mean rank; macro = mean of the five. 95 % CIs: percentile bootstrap over "
         f"records ({res['bootstrap']} resamples, the same draws for every input, so differences "
         "are paired" + ("; each part resampled on its own)." if parts else ")."),
         "",
-        f"## AUROC on fold {TEST_FOLD}",
+        f"## AUROC on fold {SCORE_FOLD}",
         "",
         *table,
         "",
@@ -943,7 +940,7 @@ def main(argv: list[str] | None = None) -> None:
         sources=sources,
         limit=args.limit_records,
     )
-    result["command"] = "python -m training.diagnostic " + shlex.join(argv)
+    result["command"] = harness.command("training.diagnostic", argv)
     result["ptbxl"] = str(args.ptbxl)
     result["ptbxl100"] = str(args.ptbxl100) if full else None
     result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -960,8 +957,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text(render_markdown(result, PTBXL_CREDIT), encoding="utf-8")
         print(f"wrote {args.out}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        write_json(args.json, result)
         print(f"wrote {args.json}")
 
 

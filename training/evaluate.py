@@ -16,32 +16,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 import ecg12
-from ecg12.errors import InputError
 from ecg12.leads import LEAD_NAMES
-from ecg12.pipeline import to_rate
-from ecg12.registry import Registry
-from training import cards, delineation
-from training.data import (
-    LOW_RATE,
-    TEST_FOLD,
-    VALID_FOLD,
-    PtbxlRecord,
-    expand,
-    load_record,
-    read_index,
-    read_low_rate_fold,
+from training import cards, delineation, harness
+from training.data import TEST_FOLD, VALID_FOLD
+from training.harness import (
+    FS,
+    PTBXL_CREDIT,
+    FoldOutput,
+    add_registry_option,
+    fold_records,
+    machine,
+    markdown_table,
+    model_sources,
+    reconstruct_fold,
+    write_json,
 )
 from training.metrics import (
     EVAL_BAND,
@@ -53,9 +50,6 @@ from training.metrics import (
     sharpness_ratio,
 )
 
-FS = 500.0
-#: Records per reconstruct_many call: the API pools their windows into shared batches.
-CHUNK = 64
 #: Records reconstructed one at a time (after one warm-up call) to time CPU inference.
 TIMED_RECORDS = 20
 #: Real and reconstructed Lead I (the conditioned input itself) must agree this well in the
@@ -82,137 +76,10 @@ REFERENCE = (
         "~0.19",
     ),
 )
-PTBXL_CREDIT = (
-    "PTB-XL 1.0.3 (Wagner et al., PTB-XL, a large publicly available "
-    "electrocardiography dataset, Scientific Data 7, 154 (2020)), CC BY 4.0"
-)
 
 
 def figure_name(model: str, kind: str) -> str:
     return f"{model}-{kind}.png"
-
-
-@dataclass(frozen=True)
-class LowRateRecord:
-    """A ``ptbxl100/`` record: its id and 12 leads (1000, 12) in mV at 100 Hz."""
-
-    ecg_id: int
-    leads: np.ndarray
-
-
-def fold_records(
-    ptbxl: Path,
-    fold: int,
-    limit: int | None = None,
-    allow_test_fold: bool = False,
-    ptbxl100: Path | None = None,
-) -> list[PtbxlRecord | LowRateRecord]:
-    """The fold's present 500 Hz records, then (from ``ptbxl100``) its 100 Hz ones; ``limit``
-    applies to each; the test fold only when ``allow_test_fold``."""
-    if fold == TEST_FOLD and not allow_test_fold:
-        raise ValueError(
-            f"fold {TEST_FOLD} is PTB-XL's test fold: nothing is tuned on it and only "
-            "the maintainers score it (--i-know-this-is-the-test-fold)"
-        )
-    records: list[PtbxlRecord | LowRateRecord] = [r for r in read_index(ptbxl) if r.fold == fold][
-        :limit
-    ]
-    if ptbxl100 is not None:
-        rows, eight = read_low_rate_fold(ptbxl100, fold, limit)
-        twelve = expand(eight.astype(np.float32))
-        records += [LowRateRecord(r.ecg_id, x) for r, x in zip(rows, twelve, strict=True)]
-    if not records:
-        raise ValueError(f"{ptbxl}: no records of fold {fold} present")
-    return records
-
-
-@dataclass
-class FoldOutput:
-    """Aligned real and reconstructed records (records, samples, 12) mV at 500 Hz."""
-
-    real: np.ndarray
-    source_fs: np.ndarray  # (records,) the rate each input was recorded at
-    rec: np.ndarray
-    spread: np.ndarray  # (records, 12) window disagreement per lead, mV
-    ecg_ids: list[int]
-    refused: list[dict]  # {"ecg_id", "error"}: inputs the API rejected, as a user would see
-    warned: int  # records whose reconstruction carried input-quality warnings
-
-
-def record_rate(record: PtbxlRecord | LowRateRecord) -> float:
-    """The rate a record was recorded at (Hz)."""
-    return LOW_RATE if isinstance(record, LowRateRecord) else FS
-
-
-def record_leads(record: PtbxlRecord | LowRateRecord) -> np.ndarray:
-    """A record's 12 leads (mV) at its own rate."""
-    if isinstance(record, LowRateRecord):
-        return record.leads
-    leads, fs = load_record(record.path)
-    if fs != FS:
-        raise ValueError(f"{record.path}: expected {FS:g} Hz (records500), got {fs:g} Hz")
-    return leads
-
-
-def _at_500(leads: np.ndarray, fs: float) -> np.ndarray:
-    """Real leads brought to the scoring rate (limb leads re-derived, so they stay exact)."""
-    return leads if fs == FS else to_rate(leads.astype(np.float32), fs, FS)
-
-
-def _reconstruct_chunk(
-    model: ecg12.Model, inputs: list[np.ndarray], fs: float, leads: tuple[str, ...] | None
-) -> list[ecg12.Reconstruction | InputError]:
-    """One pooled call; if the API refuses an input, redo the chunk record by record."""
-    try:
-        return model.reconstruct_many(inputs, fs=fs, leads=leads)
-    except InputError:
-        out: list[ecg12.Reconstruction | InputError] = []
-        for x in inputs:
-            try:
-                out.append(model.reconstruct(x, fs=fs, leads=leads))
-            except InputError as exc:
-                out.append(exc)
-        return out
-
-
-def reconstruct_fold(
-    model: ecg12.Model,
-    records: list[PtbxlRecord | LowRateRecord],
-    chunk: int = CHUNK,
-    leads: tuple[str, ...] | None = None,
-) -> FoldOutput:
-    """Reconstruct every record from its real Lead I (an any-lead model: from its real
-    ``leads``, the 12-lead array given with ``leads=``), at the rate it was recorded, and pair
-    the 500 Hz output with the real 12 leads."""
-    real, rec, spread, ids, rates, refused, warned = [], [], [], [], [], [], 0
-    for start in range(0, len(records), chunk):
-        part = records[start : start + chunk]
-        for fs in dict.fromkeys(map(record_rate, part)):  # one pooled call per rate
-            same = [r for r in part if record_rate(r) == fs]
-            truths = [record_leads(r) for r in same]
-            inputs = [x[:, 0] for x in truths] if leads is None else truths
-            outs = _reconstruct_chunk(model, inputs, fs, leads)
-            for record, truth, out in zip(same, truths, outs, strict=True):
-                if isinstance(out, InputError):
-                    refused.append({"ecg_id": record.ecg_id, "error": str(out)})
-                    continue
-                truth = _at_500(truth, fs)
-                if out.fs != FS or out.p_signal.shape != truth.shape:
-                    raise RuntimeError(
-                        f"ecg_id {record.ecg_id}: reconstruction {out.p_signal.shape} at "
-                        f"{out.fs:g} Hz != record {truth.shape} at {FS:g} Hz"
-                    )
-                real.append(truth.astype(np.float32))
-                rec.append(out.p_signal)
-                spread.append(out.window_spread_mv)
-                ids.append(record.ecg_id)
-                rates.append(fs)
-                warned += bool(out.warnings)
-    if not real:
-        raise RuntimeError("the API refused every record")
-    return FoldOutput(
-        np.stack(real), np.asarray(rates), np.stack(rec), np.stack(spread), ids, refused, warned
-    )
 
 
 def lead_i_r(fold: FoldOutput) -> np.ndarray:
@@ -300,7 +167,7 @@ def evaluate(
         "lead_i_r_min": float(np.nanmin(alignment)),
         "cpu_seconds_per_10s_record": cpu_seconds,
         "cpu_load_average": load,
-        "cpu": _cpu_name(),  # the machine the CPU time was taken on
+        "cpu": machine(),  # the machine the CPU time was taken on
         "scores": scores,
         "parts": parts,
     }
@@ -324,21 +191,6 @@ def _machines(results: list[dict], cpu: str) -> str:
     if len(models) == 1:
         return next(iter(models))
     return "; ".join(f"{machine} ({', '.join(names)})" for machine, names in models.items())
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"{platform.machine()}, {os.cpu_count()} cores"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _size(n: int) -> str:
@@ -426,7 +278,7 @@ def _delineation_lines(results: list[dict]) -> list[str]:
         "over V1-V6 (per lead in the JSON file).",
         "",
     ]
-    lines += _table(["measure", *(res["model"] for res in results)], rows)
+    lines += markdown_table(["measure", *(res["model"] for res in results)], rows)
     lines.append("")
     for res, b in zip(results, beats, strict=True):
         lines.append(
@@ -513,7 +365,7 @@ def render_markdown(
             "",
         ]
     lines += ["## Summary", ""]
-    lines += _table(
+    lines += markdown_table(
         [
             "model",
             "records",
@@ -557,13 +409,13 @@ def render_markdown(
             )
         )
     lines += ["", "## Per lead: r / MAE / RMSE (mV)", ""]
-    lines += _table(["lead", *names, "best r / best MAE"], wave)
+    lines += markdown_table(["lead", *names, "best r / best MAE"], wave)
     lines += ["", "## Per lead: amplitude slope / R² / bias ± LoA (mV)", ""]
-    lines += _table(["lead", *names], amp)
+    lines += markdown_table(["lead", *names], amp)
     if all("delineation" in res["scores"] for res in results):
         lines += _delineation_lines(results)
     lines += ["", "## Models", ""]
-    lines += _table(
+    lines += markdown_table(
         [
             "model",
             "file",
@@ -599,36 +451,6 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
-
-
-def add_registry_option(p: argparse.ArgumentParser) -> None:
-    """``--registry``, repeatable, as :func:`model_sources` reads it."""
-    p.add_argument(
-        "--registry",
-        type=Path,
-        action="append",
-        default=[],
-        help="registry.json (repeatable; a model comes from the first that names it); "
-        "default: the package's",
-    )
-
-
-def model_sources(
-    registries: list[Path], models: list[str], every: bool
-) -> list[tuple[str, Path | None]]:
-    """(model, registry path) pairs: each model from the first listed registry that names it."""
-    loaded: list[tuple[Path | None, Registry]] = [(p, ecg12.load_registry(p)) for p in registries]
-    if not loaded:
-        loaded = [(None, ecg12.load_registry())]
-    if every:
-        models = list(dict.fromkeys(name for _, reg in loaded for name in reg.cards))
-    pairs = []
-    for name in models:
-        path = next((p for p, reg in loaded if name in reg.cards), False)
-        if path is False:
-            raise ValueError(f"model '{name}' is in none of the registries given")
-        pairs.append((name, path))
-    return pairs
 
 
 def write_card_metrics(name: str, scores: dict, parts: dict, registry: Path, command: str) -> None:
@@ -725,7 +547,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"fold {TEST_FOLD} is the test fold; pass --i-know-this-is-the-test-fold")
     if not args.model and not args.all:
         p.error("name a --model or pass --all")
-    command = "python -m training.evaluate " + shlex.join(argv)
+    command = harness.command("training.evaluate", argv)
     results, earlier = [], None
     if args.add:
         if not (args.json and args.json.is_file()):
@@ -768,13 +590,12 @@ def main(argv: list[str] | None = None) -> None:
                 + f" ({b['seconds']:.0f} s)",
                 flush=True,
             )
-    cpu = _cpu_name()
+    cpu = machine()
     if earlier is not None:
         results, command = _added(earlier, results, command)
     if args.out:
         _write_page(args.out, results, command, args.ptbxl, cpu)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         body = {
             "command": command,
             "ptbxl": str(args.ptbxl),
@@ -785,7 +606,7 @@ def main(argv: list[str] | None = None) -> None:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "models": results,
         }
-        args.json.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        write_json(args.json, body)
         print(f"wrote {args.json}")
 
 

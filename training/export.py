@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from training import anylead, ekgan, recipes  # noqa: E402
-from training.cards import REGISTRY, git_commit, register, sha256  # noqa: E402
-from training.train import Config  # noqa: E402
+from training import anylead, ekgan, recipes
+from training.cards import REGISTRY, git_commit, register, sha256
+from training.recipes import Config
 
 
 def load_generator(weights: Path, config: dict, width: int) -> keras.Model:

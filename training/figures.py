@@ -24,14 +24,8 @@ from ecg12.leads import lead_index
 from ecg12.plot import plot_12lead
 from training import delineation
 from training.data import TEST_FOLD, VALID_FOLD
-from training.evaluate import (
-    FS,
-    add_registry_option,
-    figure_name,
-    fold_records,
-    model_sources,
-    reconstruct_fold,
-)
+from training.evaluate import figure_name
+from training.harness import FS, add_registry_option, fold_records, model_sources, reconstruct_fold
 from training.metrics import EVAL_BAND, agreement, eval_band, score
 
 if TYPE_CHECKING:

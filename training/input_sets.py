@@ -15,8 +15,6 @@ is never read.
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -27,11 +25,18 @@ import ecg12
 from ecg12.leads import LEAD_NAMES
 from ecg12.pipeline import to_rate
 from ecg12.preprocess import preprocess
-from training import anylead
+from training import anylead, harness
 from training.calibrate import set_block, write_trust_by_inputs
 from training.cards import REGISTRY
 from training.data import DEFAULT_CACHE, DEFAULT_SPEC, TRAIN_FOLDS, VALID_FOLD, Cache
-from training.evaluate import FS, fold_records, reconstruct_fold, record_leads, record_rate
+from training.harness import (
+    FS,
+    fold_records,
+    reconstruct_fold,
+    record_leads,
+    record_rate,
+    write_json,
+)
 from training.metrics import PRECORDIAL, score
 
 #: Training records the floors are fitted on (drawn with seed 0): their fit is flat by then.
@@ -284,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         "the blocks in the card's trust_by_inputs (the package registry)",
     )
     args = p.parse_args(argv)
-    command = "python -m training.input_sets " + shlex.join(argv)
+    command = harness.command("training.input_sets", argv)
     results = run(
         args.ptbxl,
         args.ptbxl100,
@@ -298,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {len(results['trust'])} calibrations of '{args.model}' into {REGISTRY}")
     args.out.write_text(render(results, args.model, command))
     if args.json:
-        args.json.write_text(json.dumps(results | {"command": command}, indent=1))
+        write_json(args.json, results | {"command": command})
     print(f"wrote {args.out}")
 
 

@@ -15,12 +15,9 @@ from these weights must keep its batch norms frozen (``training.train --freeze-b
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 #: Keras' BatchNormalization epsilon: a moving variance of ``1 - EPS`` makes its scale exactly 1.
 BN_EPSILON = 1e-3

@@ -40,7 +40,7 @@ from ecg12.plot import plot_12lead
 from ecg12.preprocess import PreprocessSpec, preprocess
 from ecg12.writers import atomic_file
 from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord
-from training.evaluate import FS, fold_records, reconstruct_fold
+from training.harness import FS, fold_records, reconstruct_fold
 from training.metrics import eval_band
 
 PACKET, SHEET, KEY = "packet.pdf", "answer-sheet.csv", "key.csv"

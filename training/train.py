@@ -20,10 +20,9 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow runs independent ops concurrently on CPUs; their order changed float sums in about
 # one run in four even with op determinism on. One inter-op thread makes a seeded run repeatable.
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
@@ -36,7 +35,6 @@ from ecg12.preprocess import PreprocessSpec  # noqa: E402
 from ecg12.writers import atomic_file  # noqa: E402
 from training import anylead, ekgan, metrics  # noqa: E402
 from training.data import (  # noqa: E402
-    DEFAULT_CACHE,
     DEFAULT_SPEC,
     LOW_RATE,
     TRAIN_FOLDS,
@@ -46,63 +44,9 @@ from training.data import (  # noqa: E402
     describe,
     random_crops,
 )
-from training.recipes import RECIPES  # noqa: E402
+from training.harness import write_json  # noqa: E402
+from training.recipes import RECIPES, Config  # noqa: E402
 from training.steps import Stepper  # noqa: E402
-
-
-@dataclass
-class Config:
-    """Everything that defines a run; stored in its checkpoint and in the model card."""
-
-    model: str = "ekgan"  # a training.recipes name: ekgan, l1 (IG, L1 only), pix2pix, cyclegan...
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-4
-    beta_1: float = 0.5
-    decay_after: int = 5  # epochs at the base rate, then x decay per epoch (authors' schedule)
-    decay: float = 0.95
-    lam: float = 100.0
-    alpha: float = 1.0
-    amp_weight: float = 0.0  # amplitude (per-lead std) term, see training.steps.Losses
-    init: str = ""  # start IG from a best_ig.npz, or from a shipped ekgan .onnx (--freeze-bn)
-    freeze_bn: bool = False  # IG's batch norms fixed (needed from an .onnx: its BNs are folded)
-    crops_per_record: int = 8
-    # Mixed rates (training.data): the chance that a 500 Hz record's input is shown as a 100 Hz
-    # recording gives it, and whether 100 Hz targets are compared below 50 Hz only.
-    low_band_input: float = 0.0
-    band_mask: bool = False
-    # Fold-9 records scored each epoch (0 = all); the any-lead model scores 7 input sets.
-    eval_records: int = 0
-    source_fs: float = 0.0  # train on records recorded at this rate only (0 = all)
-    window: int = 0  # samples per model window; 0 = the cache's (512 at 250 Hz)
-    context: int = 0  # self-attention blocks between IG's encoder and decoder (0 = the paper's)
-    mixed_precision: bool = False  # bfloat16 compute, float32 weights (for GPUs)
-    # Best epoch: highest fold-9 mean r, or with "amplitude" the highest V1-V6 amplitude R^2
-    # among epochs whose mean r is at least min_r (a fine-tune for amplitude must keep shape).
-    select: str = "mean_r"
-    min_r: float = 0.0
-    seed: int = 0
-    cache: str = str(DEFAULT_CACHE / "ptbxl-250hz.npz")
-
-    def better(self, scores: dict, best: dict | None) -> bool:
-        """Whether this epoch's fold-9 ``scores`` beat the best epoch so far."""
-        if self.select == "mean_r":
-            return best is None or scores["mean_r"] > best["mean_r"]
-        if self.select != "amplitude":
-            raise ValueError(f"select must be mean_r or amplitude, not {self.select!r}")
-        if scores["mean_r"] < self.min_r:
-            return False
-        return (
-            best is None
-            or best["mean_r"] < self.min_r
-            or (scores["v1_v6_amplitude_r2"] > best["v1_v6_amplitude_r2"])
-        )
-
-    def spec(self, cached: PreprocessSpec) -> PreprocessSpec:
-        """The cache's conditioning with this run's window (half-window stride when changed)."""
-        if not self.window or self.window == cached.window:
-            return cached
-        return replace(cached, window=self.window, stride=self.window // 2)
 
 
 @keras.saving.register_keras_serializable("ecg12")
@@ -381,7 +325,7 @@ def run(
             }
             save_ig(trainer, run_dir / "best_ig.npz")
         save_atomic(last, **trainer.variables())
-        (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+        write_json(run_dir / "meta.json", meta)
         log(entry)
         print(
             f"epoch {epoch + 1}/{cfg.epochs} {seconds:.0f} s ({entry['windows_per_s']:.0f} win/s) "
@@ -403,7 +347,7 @@ def _mid_epoch_checkpoint(
     meta["step"] = step
     meta["partial"] = {"sums": {k: float(v) for k, v in sums.items()}, "seconds": seconds}
     save_atomic(run_dir / "last.npz", **trainer.variables())
-    (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    write_json(run_dir / "meta.json", meta)
 
 
 def _warm_start(trainer: Trainer, path: Path) -> None:

@@ -3,13 +3,9 @@ Lead I model, the loss on rows not given, the ONNX contract and the linear floor
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 keras = pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[train]'")
 
@@ -20,8 +16,9 @@ from ecg12.leads import LEAD_NAMES, derive_limb_leads  # noqa: E402
 from training import anylead, ekgan  # noqa: E402
 from training.data import Crops  # noqa: E402
 from training.export import to_onnx  # noqa: E402
+from training.recipes import Config  # noqa: E402
 from training.steps import rows_to_learn  # noqa: E402
-from training.train import Config, Trainer  # noqa: E402
+from training.train import Trainer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -4,11 +4,7 @@ on two cores; the CycleGAN and CardioGAN updates still take ~20 s (tracing six o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402

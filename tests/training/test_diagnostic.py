@@ -4,13 +4,11 @@ classifier's shape and inputs, the split of fold 9 by recorded rate, and a small
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[train]'")
 
 from training.data import (  # noqa: E402
@@ -44,7 +42,7 @@ from training.diagnostic import (  # noqa: E402
     superclass_labels,
     superclass_map,
 )
-from training.evaluate import fold_records  # noqa: E402
+from training.harness import fold_records  # noqa: E402
 
 
 @pytest.fixture(scope="module")

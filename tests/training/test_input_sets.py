@@ -57,7 +57,7 @@ def test_each_set_is_calibrated_on_the_same_reconstructions(
 ) -> None:
     """With a trust command every set gets a block that the runtime's registry accepts."""
     from training.calibrate import write_trust_by_inputs
-    from training.evaluate import fold_records
+    from training.harness import fold_records
 
     registry = write_anylead_bundle(tmp_path / "bundle")
     monkeypatch.setenv("ECG12_REGISTRY", str(registry))

@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-from dataclasses import asdict, replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 keras = pytest.importorskip("keras", reason="needs the train extra: pip install -e '.[train]'")
 
@@ -31,8 +28,9 @@ from training.data import (  # noqa: E402
 )
 from training.export import load_generator, to_onnx  # noqa: E402
 from training.onnx_weights import ig_weights, load_into  # noqa: E402
+from training.recipes import Config  # noqa: E402
 from training.steps import bce, low_pass_taps, seen_as_recorded  # noqa: E402
-from training.train import Config, Trainer, run, stop_on_signals  # noqa: E402
+from training.train import Trainer, run, stop_on_signals  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

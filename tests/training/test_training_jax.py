@@ -41,7 +41,8 @@ import json, sys
 import numpy as np
 import jax, keras
 from training.data import Crops, lead_i_only
-from training.train import Config, Trainer
+from training.recipes import Config
+from training.train import Trainer
 
 out, n, updates = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 assert keras.backend.backend() == "jax" and jax.device_count() == n, jax.devices()
