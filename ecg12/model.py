@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from ecg12.result import Reconstruction
     from ecg12.stream import Stream
 
-DEVICES = ("auto", "cpu", "cuda")
+#: Where the network runs: ``auto`` takes CUDA when onnxruntime offers it, else the CPU.
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[str, ...] = get_args(Device)
 # The ONNX inputs of each contract (see ecg12.registry.Inputs); the output is always "leads".
 _CONTRACTS = {"lead_i": ("lead_i",), "any": ("given", "present")}
 #: onnxruntime session config entries. Idle intra-op threads sleep instead of spinning: a
@@ -39,7 +41,7 @@ def session_options() -> SessionOptions:
     return options
 
 
-def providers(device: str) -> tuple[list[str], str | None]:
+def providers(device: Device) -> tuple[list[str], str | None]:
     """The onnxruntime providers for ``device``, and a note when ``auto`` falls back to the CPU.
 
     The one place that chooses providers: ``cuda`` must be available or it is an error,
@@ -72,7 +74,7 @@ def providers(device: str) -> tuple[list[str], str | None]:
 class Model:
     """A reusable model: load once, then reconstruct many recordings (or batches of them)."""
 
-    def __init__(self, card: ModelCard, path: Path, device: str = "auto") -> None:
+    def __init__(self, card: ModelCard, path: Path, device: Device = "auto") -> None:
         import onnxruntime as ort
 
         chosen, self.device_note = providers(device)
@@ -219,7 +221,7 @@ class Model:
 
 def load(
     name: str | None = None,
-    device: str = "auto",
+    device: Device = "auto",
     registry: Registry | None = None,
     download: bool = True,
 ) -> Model:

@@ -33,7 +33,7 @@ from ecg12.sources import (
 from ecg12.trust import CALIBRATION_FS, Calibration, inputs_key
 
 if TYPE_CHECKING:
-    from ecg12.model import Model
+    from ecg12.model import Device, Model
     from ecg12.registry import Inputs, ModelCard
 
 DEFAULT_OUT_FS = 500.0
@@ -257,7 +257,7 @@ def reconstruct(
     lead: str | None = None,
     leads: str | Sequence[str] | Mapping[str, str] | None = None,
     model: str | Model | None = None,
-    device: str = "auto",
+    device: Device = "auto",
     out_fs: float | None = DEFAULT_OUT_FS,
     notch_hz: float | None = None,
     accept_other_lead: bool = False,

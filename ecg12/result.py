@@ -14,6 +14,8 @@ from ecg12.leads import LEAD_NAMES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ecg12.writers import OutputFormat
+
 DISCLAIMER = "estimated from Lead I; not a measured ECG and not for diagnosis on its own"
 #: The first header comment of every reconstruction; ``ecg12 plot`` finds the disclaimer after it.
 RECONSTRUCTED = "Reconstructed 12-lead ECG, "
@@ -191,7 +193,7 @@ class Reconstruction:
     def write(
         self,
         outdir: str | Path,
-        fmt: str = "wfdb",
+        fmt: OutputFormat = "wfdb",
         overwrite: bool = False,
         name: str | None = None,
         plot: bool = False,

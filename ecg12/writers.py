@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,8 +27,14 @@ __all__ = [
     "write_text",
 ]
 
+#: The output formats: WFDB (format 16, 1 µV steps), CSV (mV, a header row) or NPZ (float arrays).
+OutputFormat = Literal["wfdb", "csv", "npz"]
 #: Output format -> file suffixes it writes (the data file before the WFDB header that names it).
-FORMATS: dict[str, tuple[str, ...]] = {"wfdb": (".dat", ".hea"), "csv": (".csv",), "npz": (".npz",)}
+FORMATS: dict[OutputFormat, tuple[str, ...]] = {
+    "wfdb": (".dat", ".hea"),
+    "csv": (".csv",),
+    "npz": (".npz",),
+}
 #: WFDB format 16 at this gain stores 1 µV steps; +-32767 units is +-32.767 mV
 #: (-32768 is reserved for missing samples).
 WFDB_GAIN_PER_MV = 1000
@@ -37,7 +43,7 @@ _WFDB_NAN = -32768
 _NPZ_KEYS = {"p_signal", "fs", "sig_name", "units", "comments"}
 
 
-def record_files(path: str | Path, fmt: str) -> list[Path]:
+def record_files(path: str | Path, fmt: OutputFormat) -> list[Path]:
     """The files a record at ``path`` (a stem; a suffix of ``fmt`` is dropped) is written to."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -58,7 +64,7 @@ def write_record(
     units: list[str],
     comments: list[str],
     path: str | Path,
-    fmt: str = "wfdb",
+    fmt: OutputFormat = "wfdb",
     overwrite: bool = False,
     extra: dict[str, np.ndarray] | None = None,
 ) -> list[Path]:
@@ -83,7 +89,7 @@ def write_files(
     units: list[str],
     comments: list[str],
     path: Path,
-    fmt: str = "wfdb",
+    fmt: OutputFormat = "wfdb",
     extra: dict[str, np.ndarray] | None = None,
 ) -> None:
     """:func:`write_record` into a folder the caller stages (with other files of one output),

@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 from ecg12.errors import Ecg12Error, InputError
 from ecg12.inference import Stitched
-from ecg12.model import Model, load
+from ecg12.model import Device, Model, load
 from ecg12.pipeline import Prepared, assemble, prepare_lead, run_model
 from ecg12.registry import ModelCard, Registry
 from ecg12.result import Reconstruction
 from ecg12.sources import ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
-from ecg12.writers import record_files
+from ecg12.writers import OutputFormat, record_files
 
 #: Files per group: ~600 windows of 10 s records, so every batch the model sees is full.
 GROUP = 64
@@ -61,7 +61,7 @@ class Models:
     """The models of a run, each loaded once, on first need: ``first`` (the one named, or the
     registry's default) and whichever others the files' choices name."""
 
-    def __init__(self, first: Model, registry: Registry, device: str) -> None:
+    def __init__(self, first: Model, registry: Registry, device: Device) -> None:
         self.registry, self.device = registry, device
         self._loaded: dict[str, Model | Ecg12Error] = {first.name: first}
         self._lock = Lock()
@@ -91,7 +91,7 @@ class Plan:
     options: ReadOptions
     rate: float
     notch_hz: float | None
-    fmt: str
+    fmt: OutputFormat
     draw: bool
     overwrite: bool
 
