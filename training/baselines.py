@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from training.ekgan import PAD, ROWS, _generator_conv, _init
+from training.ekgan import PAD, ROWS, generator_conv, weight_init
 from training.steps import Body, bce, value_and_grad
 
 # --------------------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ def _encoder(
     """A U-Net's strided convolutions (normalised after the first, LeakyReLU); every stage."""
     stages = []
     for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
-        x = layers.Conv2D(f, kernel(s), s, **_generator_conv(f"{prefix}_enc{i}"))(x)
+        x = layers.Conv2D(f, kernel(s), s, **generator_conv(f"{prefix}_enc{i}"))(x)
         if i > 0:
             x = _norm(norm, f"{prefix}_enc{i}_{_NORM_SUFFIX[norm]}")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
@@ -66,7 +66,7 @@ def _encoder(
 def _image_out(x: keras.KerasTensor, kernel, stride, name: str) -> keras.KerasTensor:
     """The last transposed convolution back to the one-channel lead image (linear, in mV)."""
     return layers.Conv2DTranspose(
-        1, kernel(stride), stride, padding="same", kernel_initializer=_init(), name=name
+        1, kernel(stride), stride, padding="same", kernel_initializer=weight_init(), name=name
     )(x)
 
 
@@ -81,13 +81,15 @@ def _patchgan(x: keras.KerasTensor, norm: str, prefix: str) -> keras.KerasTensor
             stride,
             padding="same",
             use_bias=norm != "batch",
-            kernel_initializer=_init(),
+            kernel_initializer=weight_init(),
             name=f"{prefix}_c{i}",
         )(x)
         if i > 0:
             x = _norm(norm, f"{prefix}_c{i}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_c{i}_act")(x)
-    return layers.Conv2D(1, 4, padding="same", kernel_initializer=_init(), name=f"{prefix}_out")(x)
+    return layers.Conv2D(
+        1, 4, padding="same", kernel_initializer=weight_init(), name=f"{prefix}_out"
+    )(x)
 
 
 def _l1(a, b):
@@ -163,7 +165,7 @@ def pix2pix_generator(width: int = 512) -> keras.Model:
         level = n - 1 - j  # upsampling undoes encoder stage ``level``'s stride
         s = P2P_STRIDES[level]
         x = layers.Conv2DTranspose(
-            P2P_FILTERS[level - 1], _p2p_kernel(s), s, **_generator_conv(f"p2p_dec{j}")
+            P2P_FILTERS[level - 1], _p2p_kernel(s), s, **generator_conv(f"p2p_dec{j}")
         )(x)
         x = layers.BatchNormalization(name=f"p2p_dec{j}_bn")(x)
         if j < P2P_DROPOUT:
@@ -235,7 +237,7 @@ def resnet_generator(
 
     def conv(x, filters, kernel, stride, tag, transpose=False):
         cls = layers.Conv2DTranspose if transpose else layers.Conv2D
-        x = cls(filters, kernel, stride, **_generator_conv(f"{name}_{tag}"))(x)
+        x = cls(filters, kernel, stride, **generator_conv(f"{name}_{tag}"))(x)
         return _norm("instance", f"{name}_{tag}_in")(x)
 
     inp = keras.Input((ROWS, width, 1), name="image")
@@ -248,7 +250,9 @@ def resnet_generator(
         x = layers.Add(name=f"{name}_r{b}_add")([x, h])
     x = layers.ReLU(name=f"{name}_u128_act")(conv(x, 128, 3, 2, "u128", transpose=True))
     x = layers.ReLU(name=f"{name}_u64_act")(conv(x, 64, 3, 2, "u64", transpose=True))
-    out = layers.Conv2D(1, 7, padding="same", kernel_initializer=_init(), name=f"{name}_out")(x)
+    out = layers.Conv2D(1, 7, padding="same", kernel_initializer=weight_init(), name=f"{name}_out")(
+        x
+    )
     return keras.Model(inp, out, name=name)
 
 
@@ -400,11 +404,11 @@ def _attention_gate(skip, gate, name: str):
     """Additive attention gate (Oktay et al. 2018, as in CardioGAN): skip * sigmoid(psi(relu(
     theta(skip) + phi(gate)))), with 1 x 1 convolutions and as many inner channels as ``gate``."""
     inter = gate.shape[-1]
-    theta = layers.Conv2D(inter, 1, kernel_initializer=_init(), name=f"{name}_theta")(skip)
-    phi = layers.Conv2D(inter, 1, kernel_initializer=_init(), name=f"{name}_phi")(gate)
+    theta = layers.Conv2D(inter, 1, kernel_initializer=weight_init(), name=f"{name}_theta")(skip)
+    phi = layers.Conv2D(inter, 1, kernel_initializer=weight_init(), name=f"{name}_phi")(gate)
     f = layers.ReLU(name=f"{name}_relu")(layers.Add(name=f"{name}_sum")([theta, phi]))
     rate = layers.Conv2D(
-        1, 1, activation="sigmoid", kernel_initializer=_init(), name=f"{name}_psi"
+        1, 1, activation="sigmoid", kernel_initializer=weight_init(), name=f"{name}_psi"
     )(f)
     return layers.Multiply(name=f"{name}_apply")([skip, rate])
 
@@ -426,7 +430,7 @@ def attention_unet(width: int = 512, name: str = "cardiogan_g") -> keras.Model:
         level = n - j  # block j brings the resolution of stage ``level - 1`` (j = 0: stride 1)
         s = (1, 1) if j == 0 else CARDIO_STRIDES[level]
         x = layers.Conv2DTranspose(
-            CARDIO_FILTERS[level - 1], kernel(s), s, **_generator_conv(f"{name}_dec{j}")
+            CARDIO_FILTERS[level - 1], kernel(s), s, **generator_conv(f"{name}_dec{j}")
         )(x)
         x = layers.LayerNormalization(name=f"{name}_dec{j}_ln")(x)
         x = layers.ReLU(name=f"{name}_dec{j}_act")(x)
@@ -445,12 +449,20 @@ def time_discriminator(width: int = 512, name: str = "cardiogan_dt") -> keras.Mo
     for i, (f, s) in enumerate(zip((64, 128, 256, 256), (2, 2, 2, 1), strict=True)):
         k = (2, 16) if s == 2 else (1, 16)
         x = layers.Conv2D(
-            f, k, s, padding="same", use_bias=False, kernel_initializer=_init(), name=f"{name}_c{i}"
+            f,
+            k,
+            s,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=weight_init(),
+            name=f"{name}_c{i}",
         )(x)
         if i > 0:
             x = layers.LayerNormalization(name=f"{name}_c{i}_ln")(x)
         x = layers.LeakyReLU(0.2, name=f"{name}_c{i}_act")(x)
-    out = layers.Conv2D(1, (1, 16), padding="same", kernel_initializer=_init(), name=f"{name}_out")
+    out = layers.Conv2D(
+        1, (1, 16), padding="same", kernel_initializer=weight_init(), name=f"{name}_out"
+    )
     return keras.Model(inp, out(x), name=name)
 
 
@@ -462,12 +474,18 @@ def frequency_discriminator(width: int = 512, name: str = "cardiogan_df") -> ker
     x = LogSpectrogram(name=f"{name}_stft")(inp)
     for i, f in enumerate((64, 128, 256)):
         x = layers.Conv2D(
-            f, 7, 2, padding="same", use_bias=False, kernel_initializer=_init(), name=f"{name}_c{i}"
+            f,
+            7,
+            2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=weight_init(),
+            name=f"{name}_c{i}",
         )(x)
         if i > 0:
             x = layers.LayerNormalization(name=f"{name}_c{i}_ln")(x)
         x = layers.LeakyReLU(0.2, name=f"{name}_c{i}_act")(x)
-    out = layers.Conv2D(1, 7, padding="same", kernel_initializer=_init(), name=f"{name}_out")
+    out = layers.Conv2D(1, 7, padding="same", kernel_initializer=weight_init(), name=f"{name}_out")
     return keras.Model(inp, out(x), name=name)
 
 

@@ -17,20 +17,21 @@ ENC_STRIDES = ((2, 2), (2, 2), (2, 2), (2, 2), (1, 2))
 KERNEL = (2, 4)
 
 
-def _init() -> keras.initializers.Initializer:
+def weight_init() -> keras.initializers.Initializer:
+    """N(0, 0.02), pix2pix's initialisation, which EKGAN and the baselines share."""
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def _generator_conv(name: str) -> dict:
+def generator_conv(name: str) -> dict:
     """The generators' convolution settings: same padding, no bias (batch norm follows)."""
-    return {"padding": "same", "use_bias": False, "kernel_initializer": _init(), "name": name}
+    return {"padding": "same", "use_bias": False, "kernel_initializer": weight_init(), "name": name}
 
 
 def _encoder(x: keras.KerasTensor, prefix: str) -> list[keras.KerasTensor]:
     """Five strided convolutions; returns every stage (the last is the latent)."""
     stages = []
     for i, (filters, stride) in enumerate(zip(ENC_FILTERS, ENC_STRIDES, strict=True)):
-        x = layers.Conv2D(filters, KERNEL, stride, **_generator_conv(f"{prefix}_enc{i}"))(x)
+        x = layers.Conv2D(filters, KERNEL, stride, **generator_conv(f"{prefix}_enc{i}"))(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"{prefix}_enc{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_enc{i}_act")(x)
@@ -43,7 +44,7 @@ def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras
     x = stages[-1]
     for i, filters in enumerate(reversed(ENC_FILTERS[:-1])):
         stride = ENC_STRIDES[len(ENC_FILTERS) - 1 - i]
-        up = layers.Conv2DTranspose(filters, KERNEL, stride, **_generator_conv(f"{prefix}_dec{i}"))
+        up = layers.Conv2DTranspose(filters, KERNEL, stride, **generator_conv(f"{prefix}_dec{i}"))
         x = up(x)
         x = layers.BatchNormalization(name=f"{prefix}_dec{i}_bn")(x)
         x = layers.ReLU(name=f"{prefix}_dec{i}_act")(x)
@@ -55,7 +56,7 @@ def _decoder(stages: list[keras.KerasTensor], prefix: str, skips: bool) -> keras
         KERNEL,
         ENC_STRIDES[0],
         padding="same",
-        kernel_initializer=_init(),
+        kernel_initializer=weight_init(),
         dtype="float32",
         name=f"{prefix}_out",
     )(x)
@@ -122,7 +123,7 @@ def discriminator(width: int = 512) -> keras.Model:
     stages = []
     for i, (k, s, f) in enumerate(zip(kernels, strides, filters, strict=True)):
         x = layers.Conv2D(
-            f, (1, k), (1, s), padding="same", kernel_initializer=_init(), name=f"d_enc{i}"
+            f, (1, k), (1, s), padding="same", kernel_initializer=weight_init(), name=f"d_enc{i}"
         )(x)
         if i > 0:
             x = layers.BatchNormalization(name=f"d_enc{i}_bn")(x)
@@ -135,7 +136,7 @@ def discriminator(width: int = 512) -> keras.Model:
             (1, kernels[j]),
             (1, strides[j]),
             padding="same",
-            kernel_initializer=_init(),
+            kernel_initializer=weight_init(),
             name=f"d_dec{i}",
         )(x)
         x = layers.BatchNormalization(name=f"d_dec{i}_bn")(x)
@@ -146,7 +147,7 @@ def discriminator(width: int = 512) -> keras.Model:
         (1, kernels[0]),
         (1, strides[0]),
         padding="same",
-        kernel_initializer=_init(),
+        kernel_initializer=weight_init(),
         name="d_out",
     )(x)
     return keras.Model([cond, target], out, name="discriminator")
