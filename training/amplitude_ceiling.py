@@ -51,6 +51,7 @@ from ecg12.leads import LEAD_NAMES
 from training import harness
 from training.data import DEFAULT_CACHE, TEST_FOLD, TRAIN_FOLDS, VALID_FOLD, Cache
 from training.metrics import PRECORDIAL, RECONSTRUCTED, agreement, eval_band
+from training.stats import kfold
 
 TARGETS = RECONSTRUCTED  # the 11 leads a reconstruction draws; V1-V6 are the headline
 BANDS = ((0.5, 3.0), (3.0, 8.0), (8.0, 15.0), (15.0, 25.0), (25.0, 40.0))
@@ -278,7 +279,7 @@ def _fit_ridge(
         emean, escale = _standardiser(z)
         z = (z - emean) / escale
     n = len(z)
-    part = np.random.default_rng(seed).permutation(n) % folds
+    part = kfold(n, folds, seed)
     oof = np.zeros((len(alphas), *y.shape))
     for k in range(folds):
         tr, te = part != k, part == k

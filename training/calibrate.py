@@ -32,6 +32,7 @@ from training.cards import REGISTRY, register
 from training.data import VALID_FOLD
 from training.harness import FS, FoldOutput, fold_records, reconstruct_fold
 from training.metrics import EVAL_BAND, RECONSTRUCTED, record_scores
+from training.stats import kfold
 
 #: Cross-validation folds over records; record i (in ecg_id order) is held out in fold i mod K.
 CV_FOLDS = 5
@@ -124,11 +125,6 @@ def covered(
     return (lo[:, cols] <= actual) & (actual <= hi[:, cols])
 
 
-def cv_folds(n: int, k: int = CV_FOLDS) -> np.ndarray:
-    """Deterministic held-out fold of each record: i mod k (records arrive in ecg_id order)."""
-    return np.arange(n) % k
-
-
 def out_of_fold(
     x: np.ndarray,
     log_mae: np.ndarray,
@@ -138,7 +134,7 @@ def out_of_fold(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each record's expected MAE (records, leads) from fits that never saw it, and whether its
     actual MAE fell inside those fits' intervals at each level (levels, records, leads)."""
-    folds = cv_folds(len(x), k)
+    folds = kfold(len(x), k)  # deterministic: records arrive in ecg_id order
     expected = np.empty(log_mae.shape)
     inside = np.empty((len(levels), *log_mae.shape), dtype=bool)
     for held in range(k):

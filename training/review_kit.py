@@ -42,6 +42,7 @@ from ecg12.writers import atomic_file
 from training.data import TEST_FOLD, VALID_FOLD, PtbxlRecord
 from training.harness import FS, fold_records, reconstruct_fold
 from training.metrics import eval_band
+from training.stats import wilson
 
 PACKET, SHEET, KEY = "packet.pdf", "answer-sheet.csv", "key.csv"
 ANSWERS = ("real", "generated")
@@ -64,7 +65,6 @@ SHEET_NOTE = (
     "in the answer column.",
     "# Judge each page on its own; leave no case blank.",
 )
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -358,16 +358,6 @@ def read_sheet(path: Path, key: dict[int, str]) -> dict[int, str]:
     if missing:
         raise SheetError(f"{path}: no answer for case(s) {', '.join(map(str, missing))}")
     return answers
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n: sound for small n and at 0 % or 100 %."""
-    if n == 0:
-        return math.nan, math.nan
-    p, z2 = k / n, z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,12 @@ from training.diagnostic import (  # noqa: E402
     LOWPASS_HZ,
     SUPERCLASSES,
     FitConfig,
-    auroc,
-    average_ranks,
-    bootstrap_macro,
     build_classifier,
     classifier_view,
     fold_inputs,
     label_table,
     load_or_fit,
     low_rate_label_table,
-    macro_auroc,
     rate_parts,
     render_markdown,
     row_pairs,
@@ -57,53 +53,6 @@ def ptbxl100(shared_data: Path) -> Path:
     if not (path / "index.csv").is_file():
         pytest.skip(f"needs the 100 Hz records: {path} is absent")
     return path
-
-
-def test_average_ranks_share_ties() -> None:
-    np.testing.assert_array_equal(
-        average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [4.0, 1.0, 4.0, 2.0, 4.0]
-    )
-
-
-def test_auroc_known_answers() -> None:
-    y = np.array([0, 0, 1, 1])
-    assert auroc(y, np.array([0.1, 0.2, 0.3, 0.4])) == 1.0
-    assert auroc(y, np.array([0.4, 0.3, 0.2, 0.1])) == 0.0
-    # pairs (pos, neg): 0.35>0.1, 0.35>0.4 no, 0.8>both -> 3 of 4
-    assert auroc(y, np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
-    assert np.isnan(auroc(np.ones(3), np.arange(3.0)))
-
-
-def test_auroc_ties_count_one_half() -> None:
-    assert auroc(np.array([0, 1, 0, 1]), np.full(4, 0.5)) == 0.5
-    # pos {0.5, 0.9} vs neg {0.5, 0.1}: 0.5 ties 0.5 (1/2), beats 0.1; 0.9 beats both -> 3.5 / 4
-    assert auroc(np.array([1, 0, 1, 0]), np.array([0.5, 0.5, 0.9, 0.1])) == 0.875
-
-
-def test_auroc_matches_pairwise_count() -> None:
-    """The rank formula equals the fraction of (positive, negative) pairs ordered right."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 200)
-    s = np.round(rng.normal(size=200) + y, 1)  # rounding makes many ties
-    pos, neg = s[y == 1][:, None], s[y == 0][None, :]
-    pairwise = ((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size)
-    assert auroc(y, s) == pytest.approx(pairwise, abs=1e-12)
-
-
-def test_macro_and_bootstrap() -> None:
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, (300, 5))
-    good = y + rng.normal(0, 0.5, y.shape)
-    noise = rng.normal(size=y.shape)
-    macro, per_class = macro_auroc(y, good)
-    assert macro == pytest.approx(np.mean(per_class)) and macro > 0.8
-    boot = bootstrap_macro(y, {"good": good, "noise": noise}, [("good", "noise")], 200, seed=0)
-    lo, hi = boot["ci"]["good"]
-    assert lo < macro < hi
-    assert boot["ci"]["noise"][0] < 0.5 < boot["ci"]["noise"][1]
-    diff = boot["differences"]["good - noise"]
-    assert diff["difference"] == pytest.approx(macro - macro_auroc(y, noise)[0])
-    assert diff["ci"][0] > 0
 
 
 def test_superclass_map_covers_the_diagnostic_statements(mapping: dict[str, str]) -> None:
@@ -172,14 +121,6 @@ def test_cached_classifier_is_reused_only_for_the_same_config(tmp_path: Path) ->
         reuse=True,
     )
     assert other["config"]["kernel"] == 5
-
-
-def test_bootstrap_refuses_a_class_without_positives() -> None:
-    """Every draw would be redrawn for ever; a small part of fold 9 can lack a class."""
-    y = np.tile([1, 0, 1, 0, 1], (6, 1))
-    y[::2, 0] = 0
-    with pytest.raises(ValueError, match="no positive or no negative"):
-        bootstrap_macro(y, {"a": np.random.default_rng(0).random(y.shape)}, [], 10, seed=0)
 
 
 def test_row_pairs_cover_every_model() -> None:
