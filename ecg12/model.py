@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args, overload
 
 import numpy as np
 
-from ecg12.errors import ModelError
-from ecg12.pipeline import DEFAULT_OUT_FS
+from ecg12.errors import InputError, ModelError
+from ecg12.pipeline import DEFAULT_OUT_FS, Errors
 from ecg12.registry import Inputs, ModelCard, Registry, load_registry, model_path
 
 if TYPE_CHECKING:
@@ -167,6 +167,36 @@ class Model:
             gain=gain,
         )[0]
 
+    @overload
+    def reconstruct_many(
+        self,
+        sources: list[str | Path | np.ndarray],
+        fs: float | None = ...,
+        *,
+        lead: str | None = ...,
+        leads: str | Sequence[str] | Mapping[str, str] | None = ...,
+        out_fs: float | None = ...,
+        notch_hz: float | None = ...,
+        accept_other_lead: bool = ...,
+        units: str | None = ...,
+        gain: float | None = ...,
+        errors: Literal["raise"] = ...,
+    ) -> list[Reconstruction]: ...
+    @overload
+    def reconstruct_many(
+        self,
+        sources: list[str | Path | np.ndarray],
+        fs: float | None = ...,
+        *,
+        lead: str | None = ...,
+        leads: str | Sequence[str] | Mapping[str, str] | None = ...,
+        out_fs: float | None = ...,
+        notch_hz: float | None = ...,
+        accept_other_lead: bool = ...,
+        units: str | None = ...,
+        gain: float | None = ...,
+        errors: Literal["return"],
+    ) -> list[Reconstruction | InputError]: ...
     def reconstruct_many(
         self,
         sources: list[str | Path | np.ndarray],
@@ -179,17 +209,23 @@ class Model:
         accept_other_lead: bool = False,
         units: str | None = None,
         gain: float | None = None,
-    ) -> list[Reconstruction]:
+        errors: Errors = "raise",
+    ) -> list[Reconstruction] | list[Reconstruction | InputError]:
         """Many recordings in one pass: their windows share batches (fast for short records).
 
         The options apply to every input; see :func:`ecg12.reconstruct`. An any-lead model
         uses every chosen lead (Lead I alone included); a Lead I model Lead I, as it always has.
+        An input that cannot be used raises its :class:`~ecg12.errors.InputError`; with
+        ``errors="return"`` the error takes that input's place in the list and the others are
+        reconstructed (an archive is not stopped by one bad file).
         """
         from ecg12.pipeline import reconstruct_inputs
         from ecg12.sources import read_options
 
         options = read_options(fs, lead, leads, accept_other_lead, units, gain)
-        return reconstruct_inputs(self, sources, options, out_fs=out_fs, notch_hz=notch_hz)
+        return reconstruct_inputs(
+            self, sources, options, out_fs=out_fs, notch_hz=notch_hz, errors=errors
+        )
 
     def stream(
         self,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from ecg12.registry import Inputs, ModelCard
 
 DEFAULT_OUT_FS = 500.0
+#: What ``reconstruct_many`` does with an input it must refuse: raise (the default), or return
+#: the error in that input's place and reconstruct the others.
+Errors = Literal["raise", "return"]
+ERRORS: tuple[str, ...] = get_args(Errors)
 #: Highest output rate: ten times any ECG's bandwidth, and 10 s x 12 leads stay ~5 MB.
 MAX_OUT_FS = 10_000.0
 #: The columns :func:`to_rate` resamples: I, II and V1-V6. III, aVR, aVL and aVF are derived
@@ -107,23 +111,39 @@ def reconstruct_inputs(
     options: ReadOptions = DEFAULT_READ,
     out_fs: float | None = DEFAULT_OUT_FS,
     notch_hz: float | None = None,
-) -> list[Reconstruction]:
+    errors: Errors = "raise",
+) -> list[Reconstruction | InputError]:
     """Reconstruct several inputs with one model, pooling their windows into shared batches.
 
     Inputs may be opened already (:func:`ecg12.sources.open_for`), as a model choice needs.
+    An input the checks refuse raises its :class:`InputError`, or with ``errors="return"``
+    takes that error's place in the list while the others are reconstructed.
     """
     if isinstance(sources, (str, Path, np.ndarray)) or not isinstance(sources, Sequence):
         raise InputError(
             f"expected a list of inputs, got a single {type(sources).__name__}; "
             "use reconstruct() for one input"
         )
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(ERRORS)}, not {errors!r}")
     rate = model.spec.fs if out_fs is None else check_out_fs(out_fs)
     notch_hz = check_notch(notch_hz)
-    leads = [
-        s if isinstance(s, LeadSource) else open_for(model.inputs, s, options) for s in sources
-    ]
-    prepared = [prepare_lead(lead, model.spec, notch_hz) for lead in leads]
-    return complete(model, prepared, rate)
+    prepared: list[Prepared | InputError] = []
+    for source in sources:
+        try:
+            lead = (
+                source
+                if isinstance(source, LeadSource)
+                else open_for(model.inputs, source, options)
+            )
+            prepared.append(prepare_lead(lead, model.spec, notch_hz))
+        except InputError as exc:
+            if errors == "raise":
+                raise
+            prepared.append(exc)
+    usable = [p for p in prepared if isinstance(p, Prepared)]
+    done = iter(complete(model, usable, rate) if usable else [])
+    return [p if isinstance(p, InputError) else next(done) for p in prepared]
 
 
 def complete(model: Model, prepared: list[Prepared], rate: float) -> list[Reconstruction]:
@@ -307,4 +327,6 @@ def reconstruct(
     registry = load_registry()
     loaded = load(choose_model(registry, opened, options), device=device, registry=registry)
     lead_source = open_for(loaded.inputs, opened, options)
-    return reconstruct_inputs(loaded, [lead_source], options, out_fs, notch_hz)[0]
+    (result,) = reconstruct_inputs(loaded, [lead_source], options, out_fs, notch_hz)
+    assert isinstance(result, Reconstruction)  # errors="raise" raised instead
+    return result

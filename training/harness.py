@@ -112,22 +112,6 @@ def _at_500(leads: np.ndarray, fs: float) -> np.ndarray:
     return leads if fs == FS else to_rate(leads.astype(np.float32), fs, FS)
 
 
-def _reconstruct_chunk(
-    model: ecg12.Model, inputs: list[np.ndarray], fs: float, leads: tuple[str, ...] | None
-) -> list[ecg12.Reconstruction | InputError]:
-    """One pooled call; if the API refuses an input, redo the chunk record by record."""
-    try:
-        return model.reconstruct_many(inputs, fs=fs, leads=leads)
-    except InputError:
-        out: list[ecg12.Reconstruction | InputError] = []
-        for x in inputs:
-            try:
-                out.append(model.reconstruct(x, fs=fs, leads=leads))
-            except InputError as exc:
-                out.append(exc)
-        return out
-
-
 def reconstruct_fold(
     model: ecg12.Model,
     records: list[Record],
@@ -144,7 +128,7 @@ def reconstruct_fold(
             same = [r for r in part if record_rate(r) == fs]
             truths = [record_leads(r) for r in same]
             inputs = [x[:, 0] for x in truths] if leads is None else truths
-            outs = _reconstruct_chunk(model, inputs, fs, leads)
+            outs = model.reconstruct_many(inputs, fs=fs, leads=leads, errors="return")
             for record, truth, out in zip(same, truths, outs, strict=True):
                 if isinstance(out, InputError):
                     refused.append({"ecg_id": record.ecg_id, "error": str(out)})

@@ -78,6 +78,24 @@ def test_reconstruct_many_matches_one_by_one(tiny_model: Path) -> None:
         np.testing.assert_allclose(rec.p_signal, model.reconstruct(x, fs=360.0).p_signal, atol=1e-5)
 
 
+def test_reconstruct_many_can_return_a_refused_input_in_its_place(tiny_model: Path) -> None:
+    """An archive is not stopped by one bad input: its error takes its place, the others are
+    reconstructed as they would be without it; by default the first bad input raises."""
+    model = ecg12.load()
+    good = [lead_i(10.0, 500.0, seed=1), lead_i(12.0, 500.0, seed=2)]
+    flat = np.zeros(5000)
+    out = model.reconstruct_many([good[0], flat, good[1]], fs=500.0, errors="return")
+    assert isinstance(out[1], ecg12.InputError) and "flat" in str(out[1])
+    alone = model.reconstruct_many(good, fs=500.0)
+    for rec, ref in zip([out[0], out[2]], alone, strict=True):
+        np.testing.assert_array_equal(rec.p_signal, ref.p_signal)
+    with pytest.raises(ecg12.InputError, match="flat"):
+        model.reconstruct_many([good[0], flat], fs=500.0)
+    assert model.reconstruct_many([flat], fs=500.0, errors="return")[0].args == out[1].args
+    with pytest.raises(ValueError, match="errors must be one of raise, return"):
+        model.reconstruct_many(good, fs=500.0, errors="ignore")  # type: ignore[call-overload]
+
+
 @pytest.mark.parametrize(
     "make, problem",
     [
