@@ -47,6 +47,17 @@ def test_expected_error_follows_the_calibration(calibrated: Path) -> None:
         assert g == ("good" if r < 0.05 else "fair" if r < 0.15 else "poor")
 
 
+@pytest.mark.parametrize("out_fs", [None, 360.0, 1000.0])
+def test_expected_error_does_not_depend_on_the_output_rate(calibrated: Path, out_fs) -> None:
+    """The calibration was fitted at 500 Hz: a result asked for at another rate (or at the
+    model's own, 250 Hz) must carry the same expected error and grades as one at 500 Hz."""
+    at_500 = ecg12.reconstruct(EXAMPLE)
+    other = ecg12.reconstruct(EXAMPLE, out_fs=out_fs)
+    assert other.fs != at_500.fs
+    np.testing.assert_allclose(other.expected_error_mv, at_500.expected_error_mv, rtol=1e-6)
+    assert other.grades == at_500.grades
+
+
 def test_interval_is_log_normal() -> None:
     calib = Calibration.from_dict(trust_block())
     lo, hi = calib.interval(np.full(12, 0.1), coverage=0.8)
