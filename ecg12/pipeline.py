@@ -286,25 +286,51 @@ def reconstruct(
 ) -> Reconstruction:
     """Estimate the 12-lead ECG from the leads a recording has (Lead I, or any standard leads).
 
-    ``source`` is a file (WFDB, EDF, text/CSV, Apple Health CSV, .npy) or an array in mV, 1-D
-    or (samples, channels) (then ``fs`` is required); arrays get the same checks as files.
+    Parameters
+    ----------
+    source
+        A file (WFDB, EDF, text/CSV, Apple Health CSV, .npy), or an array in mV, 1-D or
+        (samples, channels). Arrays get the same checks as files.
+    fs
+        Sampling rate in Hz; required for arrays and for files that do not state one.
+    lead
+        The channel to use when none is named Lead I.
+    leads
+        Which leads to use: names (``"I,II,V1"`` or a list), with ``CHANNEL=LEAD`` (or a dict
+        such as ``{"ch1": "II"}``) for channels without a standard name. Default: every
+        channel named as a standard lead (``Lead II``, ``V5``, ``MLII`` as II); a single
+        unnamed channel is taken as Lead I.
+    model
+        A model name or a loaded :class:`~ecg12.model.Model` (reuse one for many files).
+        Default: Lead I alone goes to the registry's default, any other set of leads to its
+        ``any_lead_default``.
+    device
+        ``auto`` (CUDA when onnxruntime offers it), ``cpu`` or ``cuda``.
+    out_fs
+        Output rate in Hz (default 500); None keeps the model's rate.
+    notch_hz
+        50 or 60: remove mains interference first.
+    accept_other_lead
+        Let a Lead I model run on a channel named as another lead (II, MLII, V1, ...); the
+        result then says so everywhere. It also keeps the choice on the default model.
+    units, gain
+        The scale of inputs that carry none: ``units`` mV, uV or V, or ``gain`` in ADC units
+        per mV.
 
-    Which leads: every channel named as a standard lead (``Lead II``, ``V5``, ``MLII`` as II),
-    or ``leads``: names (``"I,II,V1"`` or a list), with ``CHANNEL=LEAD`` (or a dict) for
-    channels without a standard name (``{"ch1": "II"}``). ``lead`` picks one channel when none
-    is named I. A single channel without a lead name is taken as Lead I.
+    Returns
+    -------
+    Reconstruction
+        The 12 leads in mV in standard order, with provenance, warnings and (for calibrated
+        models) each lead's expected error. An any-lead model passes the given leads through
+        and keeps the limb leads consistent with them.
 
-    Which model: ``model`` is a name or a loaded :class:`~ecg12.model.Model` (reuse one for
-    many files). Without one, Lead I alone goes to the registry's default, any other set of
-    leads to its ``any_lead_default`` (where it names none, Lead I is taken from the file as
-    before). A Lead I model refuses a channel named as another lead (II, MLII, V1, ...) unless
-    ``accept_other_lead`` (which also keeps the choice on the default); the result then says
-    so everywhere. An any-lead model passes the given leads through and keeps the limb leads
-    consistent with them.
-
-    ``units`` (mV, uV, V) or ``gain`` (ADC units per mV) state the scale of inputs that carry
-    none. ``out_fs`` is the output rate (default 500 Hz; None keeps the model's rate).
-    ``notch_hz`` (50 or 60) removes mains interference first.
+    Raises
+    ------
+    InputError
+        The input cannot be used (unreadable, too short, flat, no usable lead, bad options);
+        the message names the input and the problem.
+    ModelError
+        The model is unknown, cannot be fetched, or fails its hash or contract check.
     """
     from ecg12.model import Model, load
     from ecg12.registry import load_registry
