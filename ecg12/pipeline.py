@@ -142,7 +142,7 @@ def reconstruct_inputs(
                 raise
             prepared.append(exc)
     usable = [p for p in prepared if isinstance(p, Prepared)]
-    done = iter(complete(model, usable, rate) if usable else [])
+    done = iter(complete(model, usable, rate))  # infer() returns [] for no inputs
     return [p if isinstance(p, InputError) else next(done) for p in prepared]
 
 
