@@ -1,81 +1,88 @@
 """Signal helpers shared by conditioning, input checks and trust: filters, resampling, R peaks,
 spectra and amplitude, in one place so those modules need not import each other.
 
-scipy.signal costs about half a second to import; it is imported inside the functions that use
-it, so that ``ecg12 --help`` stays fast.
+Written with numpy alone. ``import scipy.signal`` loads most of scipy and costs ~1.6 s of CPU,
+more than the rest of a one-file run; the few pieces used here (polyphase resampling, a
+zero-phase Butterworth band-pass and mains notch, a peak finder) are short, and the tests hold
+each to its scipy counterpart.
 """
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
 
+# --- resampling --------------------------------------------------------------------------------
+
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.ndarray:
-    """Resample with a polyphase FIR filter (anti-aliased, linear phase).
+    """Resample with a polyphase FIR filter (anti-aliased, linear phase): what
+    ``scipy.signal.resample_poly(x, up, down, axis)`` computes, to float rounding.
 
     The rate ratio is approximated by a fraction with denominator <= 1000, i.e. to within
     0.1 % for awkward rates such as 511.3 Hz.
     """
     if fs_in <= 0 or fs_out <= 0:
         raise ValueError(f"sampling rates must be positive, got {fs_in} -> {fs_out}")
-    from scipy import signal
-
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    x = np.asarray(x, dtype=np.float64)
     if ratio == 1:
-        return np.asarray(x, dtype=np.float64).copy()
+        return x.copy()
     up, down = ratio.numerator, ratio.denominator
-    return signal.resample_poly(
-        np.asarray(x, dtype=np.float64), up, down, axis=axis, window=_antialias(up, down)
-    )
+    taps, half = _polyphase(up, down)
+    x = np.moveaxis(x, axis, -1)
+    n, k = x.shape[-1], taps.shape[1]
+    n_out = -(-n * up // down)
+    # Output j is sum_i h[j*down + half - i*up] x[i]: a dot product of one phase's taps with
+    # the k inputs ending at (j*down + half) // up, here on a zero-padded copy.
+    padded = np.zeros((*x.shape[:-1], k - 1 + max(n, ((n_out - 1) * down + half) // up + 1)))
+    padded[..., k - 1 : k - 1 + n] = x
+    windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=-1)
+    out = np.empty((*x.shape[:-1], n_out))
+    for j in range(min(up, n_out)):  # outputs j, j + up, ... share a phase; inputs step by down
+        t = j * down + half
+        count = len(range(j, n_out, up))
+        out[..., j::up] = windows[..., t // up :: down, :][..., :count, :] @ taps[t % up]
+    return np.moveaxis(out, -1, axis)
 
 
 @lru_cache(maxsize=32)
+def _polyphase(up: int, down: int) -> tuple[np.ndarray, int]:
+    """The anti-aliasing filter (gain ``up``) split into ``up`` phases, each reversed and
+    zero-padded in front to one length, and the filter's half length (its delay)."""
+    h = _antialias(up, down) * up
+    k = -(-len(h) // up)
+    taps = np.zeros((up, k))
+    for phase in range(up):
+        part = h[phase::up][::-1]
+        taps[phase, k - len(part) :] = part
+    return taps, (len(h) - 1) // 2
+
+
 def _antialias(up: int, down: int) -> np.ndarray:
-    """The low-pass FIR ``resample_poly`` designs for up/down by default (Kaiser, beta 5, 10
-    taps per phase each side), designed once per ratio: a design costs about what resampling
-    a 10 s record does. ``resample_poly`` copies it before scaling it."""
-    from scipy import signal
-
+    """The low-pass FIR ``resample_poly`` designs for up/down by default (``firwin``: a
+    Kaiser-windowed sinc, beta 5, 10 taps per phase each side, cut-off at the lower Nyquist,
+    unit gain at 0 Hz)."""
     rate = max(up, down)
-    return signal.firwin(20 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
+    taps = 20 * rate + 1
+    h = np.sinc((np.arange(taps) - (taps - 1) / 2) / rate) / rate * np.kaiser(taps, 5.0)
+    return h / h.sum()
 
 
-#: Samples of odd reflection added at each end before zero-phase filtering: long enough for the
-#: 0.5 Hz high-pass to settle (the whole of a 10 s record at 250 Hz), so record edges carry no
-#: start-up transient. Part of the conditioning the shipped models were trained with.
+# --- zero-phase filters -----------------------------------------------------------------------
+
+#: Samples of odd reflection added at each end before zero-phase filtering (the whole of a 10 s
+#: record at 250 Hz), part of the conditioning the shipped models were trained with; beyond it an
+#: extension goes on at its end value until the filter has settled, so edges carry no transient.
 PAD_SAMPLES = 3600
+#: A filter has forgotten a sample once its slowest pole has decayed to this fraction.
+FORGET = 1e-12
 
-
-def _filtfilt(sos: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
-    """``scipy.signal.sosfiltfilt(sos, x, axis, padtype="odd", padlen=...)``, bit for bit,
-    with the filter's initial state computed once per design rather than once per call (a
-    third of the cost of filtering a ten-second record)."""
-    from scipy import signal
-
-    x = np.moveaxis(x, axis, 0)
-    edge = min(x.shape[0] - 1, PAD_SAMPLES)
-    if edge > 0:  # odd reflection about each end, as scipy's odd_ext computes it
-        head = 2 * x[:1] - x[edge:0:-1]
-        tail = 2 * x[-1:] - x[-2 : -(edge + 2) : -1]
-        x = np.concatenate((head, x, tail))
-    zi = _initial_state(sos.tobytes(), sos.shape).reshape((len(sos), 2) + (1,) * (x.ndim - 1))
-    y, _ = signal.sosfilt(sos, x, axis=0, zi=zi * x[:1])
-    y, _ = signal.sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
-    y = y[::-1]
-    if edge > 0:
-        y = y[edge:-edge]
-    return np.moveaxis(y, 0, axis)
-
-
-@lru_cache(maxsize=32)
-def _initial_state(sos: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    """``scipy.signal.sosfilt_zi`` of the sections stored in ``sos`` (keyed by their bytes)."""
-    from scipy import signal
-
-    return signal.sosfilt_zi(np.frombuffer(sos).reshape(shape))
+#: A filter: ("band", highpass_hz, lowpass_hz or None, order) or ("notch", freq_hz, quality).
+Design = tuple[str, float, float | None, int] | tuple[str, float, float]
 
 
 def bandpass(
@@ -85,54 +92,160 @@ def bandpass(
     lowpass_hz: float | None,
     order: int = 2,
     axis: int = 0,
+    pad: int = PAD_SAMPLES,
 ) -> np.ndarray:
-    """Zero-phase Butterworth band-pass (high-pass only when ``lowpass_hz`` is None).
+    """Zero-phase Butterworth band-pass (high-pass only when ``lowpass_hz`` is None): what
+    ``scipy.signal.sosfiltfilt(butter(order, ..., fs=fs, output="sos"), x, axis,
+    padtype="odd", padlen=pad)`` computes, wherever its start-up transient has died out.
 
     The high-pass removes baseline wander; zero phase keeps ST segments and wave timing intact.
     """
-    return _filtfilt(band_sos(fs, highpass_hz, lowpass_hz, order), np.asarray(x, float), axis)
-
-
-def band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> np.ndarray:
-    """The Butterworth sections :func:`bandpass` runs forwards and backwards (a fresh copy of
-    a design made once per set of arguments: designing costs ~0.5 ms, as much as filtering a
-    10 s record)."""
-    return _band_sos(fs, highpass_hz, lowpass_hz, order).copy()
-
-
-@lru_cache(maxsize=32)
-def _band_sos(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> np.ndarray:
-    from scipy import signal
-
-    if lowpass_hz is None:
-        return signal.butter(order, highpass_hz, btype="highpass", fs=fs, output="sos")
-    band = [highpass_hz, lowpass_hz]
-    return signal.butter(order, band, btype="bandpass", fs=fs, output="sos")
-
-
-def notch_sos(fs: float, freq_hz: float, quality: float = 30.0) -> np.ndarray | None:
-    """The sections :func:`notch` runs; None where the mains frequency is above Nyquist.
-    Designed once per set of arguments, as :func:`band_sos`."""
-    sos = _notch_sos(fs, freq_hz, quality)
-    return None if sos is None else sos.copy()
-
-
-@lru_cache(maxsize=32)
-def _notch_sos(fs: float, freq_hz: float, quality: float) -> np.ndarray | None:
-    from scipy import signal
-
-    if freq_hz >= fs / 2:
-        return None
-    return signal.tf2sos(*signal.iirnotch(freq_hz, quality, fs=fs))
+    _check_band(fs, highpass_hz, lowpass_hz)
+    return _zero_phase(x, fs, ("band", highpass_hz, lowpass_hz, order), axis, pad)
 
 
 def notch(
     x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0
 ) -> np.ndarray:
-    """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch."""
-    sos = notch_sos(fs, freq_hz, quality)
+    """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch (scipy's
+    ``iirnotch``, run forwards and backwards); unchanged where ``freq_hz`` is above Nyquist."""
     x = np.asarray(x, dtype=np.float64)
-    return x if sos is None else _filtfilt(sos, x, axis)
+    if freq_hz >= fs / 2:
+        return x
+    return _zero_phase(x, fs, ("notch", freq_hz, quality), axis, PAD_SAMPLES)
+
+
+def _zero_phase(x: np.ndarray, fs: float, design: Design, axis: int, pad: int) -> np.ndarray:
+    """``x`` filtered by |H|^2 of ``design`` (one pass forwards, one backwards) in the
+    frequency domain, extended first by odd reflection of up to ``pad`` samples about each
+    end and then by the extension's end value, until the filter has settled (at least
+    :func:`settle_samples` each side), and cut back.
+
+    Settled extensions make the result what a forward-backward IIR pass gives once its own
+    start-up transient has died out, for short signals too, and keep the FFT's wrap-around
+    from reaching the signal.
+    """
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, 0)
+    n = x.shape[0]
+    edge = min(n - 1, pad)
+    reach = max(edge, _settle(fs, design))
+    size = _fast_length(n + 2 * reach)
+    ext = np.empty((size, *x.shape[1:]))
+    ext[reach : reach + n] = x
+    if edge > 0:  # odd reflection about each end
+        ext[reach - edge : reach] = 2 * x[:1] - x[edge:0:-1]
+        ext[reach + n : reach + n + edge] = 2 * x[-1:] - x[-2 : -(edge + 2) : -1]
+    ext[: reach - edge] = ext[reach - edge]
+    ext[reach + n + edge :] = ext[reach + n + edge - 1]
+    gain = _gain(size, fs, design).reshape((-1,) + (1,) * (x.ndim - 1))
+    y = np.fft.irfft(np.fft.rfft(ext, axis=0) * gain, size, axis=0)[reach : reach + n]
+    return np.moveaxis(y, 0, axis)
+
+
+@lru_cache(maxsize=32)
+def _settle(fs: float, design: Design) -> int:
+    """:func:`settle_samples` of ``design``."""
+    kind, *params = design
+    if kind == "band":
+        return settle_samples(fs, *params)
+    radius = math.sqrt(_notch_coefficients(fs, *params)[1][2])
+    return math.ceil(math.log(FORGET) / math.log(radius))
+
+
+@lru_cache(maxsize=32)
+def _gain(size: int, fs: float, design: Design) -> np.ndarray:
+    """|H|^2 of ``design`` at the frequencies of a ``size``-point real FFT, made once per
+    length (records of one length share it); read-only."""
+    f = np.fft.rfftfreq(size, 1 / fs)
+    kind, *params = design
+    gain = butter_power(f, fs, *params) if kind == "band" else notch_power(f, fs, *params)
+    gain.flags.writeable = False
+    return gain
+
+
+@lru_cache(maxsize=256)
+def _fast_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: FFT lengths numpy transforms fastest."""
+    best = 1 << (n - 1).bit_length()
+    fives = 1
+    while fives < best:
+        threes = fives
+        while threes < best:
+            m = threes
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            threes *= 3
+        fives *= 5
+    return best
+
+
+def butter_power(
+    f: np.ndarray, fs: float, highpass_hz: float, lowpass_hz: float | None, order: int
+) -> np.ndarray:
+    """|H|^2 at ``f`` Hz of ``scipy.signal.butter(order, ..., fs=fs)``: the analog Butterworth
+    response 1 / (1 + w^2n) at the bilinear transform's pre-warped frequencies."""
+    warped = 2 * fs * np.tan(np.pi * np.asarray(f, dtype=np.float64) / fs)
+    low = 2 * fs * math.tan(math.pi * highpass_hz / fs)
+    with np.errstate(divide="ignore"):
+        if lowpass_hz is None:  # high-pass: w -> low / w
+            w = low / warped
+        else:  # band-pass: w -> (w^2 - w0^2) / (w * bandwidth)
+            high = 2 * fs * math.tan(math.pi * lowpass_hz / fs)
+            w = (warped**2 - low * high) / (warped * (high - low))
+    return 1.0 / (1.0 + w ** (2 * order))
+
+
+def notch_power(f: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0) -> np.ndarray:
+    """|H|^2 at ``f`` Hz of ``scipy.signal.iirnotch(freq_hz, quality, fs)``."""
+    b, a = _notch_coefficients(fs, freq_hz, quality)
+    z = np.exp(-2j * np.pi * np.asarray(f, dtype=np.float64) / fs)
+    return np.abs(np.polyval(b[::-1], z)) ** 2 / np.abs(np.polyval(a[::-1], z)) ** 2
+
+
+def _notch_coefficients(fs: float, freq_hz: float, quality: float) -> tuple[np.ndarray, ...]:
+    """The second-order notch's numerator and denominator (in powers of 1/z)."""
+    w0 = 2 * math.pi * freq_hz / fs
+    gain = 1.0 / (1.0 + math.tan(w0 / quality / 2))
+    b = gain * np.array([1.0, -2.0 * math.cos(w0), 1.0])
+    return b, np.array([1.0, -2.0 * gain * math.cos(w0), 2.0 * gain - 1.0])
+
+
+def settle_samples(
+    fs: float,
+    highpass_hz: float,
+    lowpass_hz: float | None,
+    order: int = 2,
+    notch_hz: float | None = None,
+) -> int:
+    """Samples after which the band-pass (and notch) have forgotten an input sample: the
+    slowest pole's decay to :data:`FORGET`. A block conditioned with this margin on each side
+    equals the same samples of the whole record."""
+    _check_band(fs, highpass_hz, lowpass_hz)
+    prototype = np.exp(1j * np.pi * (2 * np.arange(order) + order + 1) / (2 * order))
+    low = 2 * fs * math.tan(math.pi * highpass_hz / fs)
+    if lowpass_hz is None:
+        analog = low / prototype
+    else:
+        high = 2 * fs * math.tan(math.pi * lowpass_hz / fs)
+        half = prototype * (high - low) / 2
+        root = np.sqrt(half**2 - low * high)
+        analog = np.concatenate((half + root, half - root))
+    radius = float(np.max(np.abs((2 * fs + analog) / (2 * fs - analog))))
+    decay = math.ceil(math.log(FORGET) / math.log(radius))
+    if notch_hz is None or notch_hz >= fs / 2:
+        return decay
+    return max(decay, _settle(fs, ("notch", notch_hz, 30.0)))
+
+
+def _check_band(fs: float, highpass_hz: float, lowpass_hz: float | None) -> None:
+    """Band edges a digital Butterworth can have: inside (0, Nyquist), in order."""
+    top = fs / 2 if lowpass_hz is None else lowpass_hz
+    if not (0 < highpass_hz < top and (lowpass_hz is None or lowpass_hz < fs / 2)):
+        raise ValueError(f"band {highpass_hz}-{lowpass_hz} Hz is not inside 0-{fs / 2:g} Hz")
+
+
+# --- peaks, spectra, amplitude ------------------------------------------------------------------
 
 
 @lru_cache(maxsize=8)
@@ -143,13 +256,30 @@ def _hann(n: int) -> np.ndarray:
 
 def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
     """Sample indices of R peaks: maxima of the 5-30 Hz envelope, at least 0.3 s apart."""
-    from scipy import signal as sps
+    envelope = np.abs(bandpass(x, fs, 5.0, 30.0, pad=settle_samples(fs, 5.0, 30.0)))
+    return find_peaks(envelope, 0.4 * np.percentile(envelope, 99), int(0.3 * fs))
 
-    envelope = np.abs(bandpass(x, fs, 5.0, 30.0))
-    peaks, _ = sps.find_peaks(
-        envelope, height=0.4 * np.percentile(envelope, 99), distance=int(0.3 * fs)
-    )
-    return peaks
+
+def find_peaks(x: np.ndarray, height: float, distance: int) -> np.ndarray:
+    """``scipy.signal.find_peaks(x, height=height, distance=distance)[0]``: local maxima (the
+    middle of a flat top) at least ``height`` high, the highest kept first where two are
+    closer than ``distance`` samples."""
+    if distance < 1:
+        raise ValueError(f"distance must be at least 1 sample, got {distance}")
+    x = np.asarray(x, dtype=np.float64)
+    starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))  # runs of equal values
+    ends = np.append(starts[1:], len(x)) - 1
+    value = x[starts]
+    top = np.flatnonzero((value[1:-1] > value[:-2]) & (value[1:-1] > value[2:])) + 1
+    peaks = (starts[top] + ends[top]) // 2
+    peaks = peaks[x[peaks] >= height]
+    keep = np.ones(len(peaks), dtype=bool)
+    for j in np.argsort(x[peaks])[::-1]:  # highest first, each removing its close neighbours
+        if keep[j]:
+            near = (peaks > peaks[j] - distance) & (peaks < peaks[j] + distance)
+            keep[near] = False
+            keep[j] = True
+    return peaks[keep]
 
 
 def band_ratio(x: np.ndarray, fs: float, lo: float, hi: float) -> float:

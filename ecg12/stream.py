@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecg12.dsp import band_sos, notch_sos
+from ecg12.dsp import settle_samples
 from ecg12.inference import finish
 from ecg12.leads import LEAD_NAMES, complete_mask, lead_mask, place_leads
 from ecg12.pipeline import calibration, given_leads, make_result, to_rate, where
-from ecg12.preprocess import preprocess
+from ecg12.preprocess import PreprocessSpec, preprocess
 from ecg12.result import Reconstruction, record_name
 from ecg12.sources import LeadSource
 from ecg12.trust import CALIBRATION_FS, Calibration
@@ -41,16 +41,14 @@ SEGMENT_S = 1800.0
 #: Windows per model call: onnxruntime's arena grows to ~1 GB at 256 (EKGAN, CPU) but
 #: ~0.3 GB at 32, at about the same speed per window.
 BATCH = 32
-#: A cut is forgotten once the slowest filter pole has decayed to this fraction.
-FORGET = 1e-12
 
 
-def margin(fs_in: float, model_fs: float, sos: list[np.ndarray]) -> int:
+def margin(fs_in: float, spec: PreprocessSpec, notch_hz: float | None) -> int:
     """Input samples to read beyond a block on each side so that its conditioning matches the
-    whole record's: the IIR filters' decay to :data:`FORGET` plus the resampler's reach."""
-    radius = max(float(np.max(np.abs(np.roots(row[3:])))) for s in sos for row in s)
-    decay = math.ceil(math.log(FORGET) / math.log(radius))  # model-rate samples
-    return math.ceil(decay * fs_in / model_fs) + reach(fs_in, model_fs)
+    whole record's: the filters' settling (:func:`ecg12.dsp.settle_samples`) plus the
+    resampler's reach."""
+    decay = settle_samples(spec.fs, spec.highpass_hz, spec.lowpass_hz, spec.filter_order, notch_hz)
+    return math.ceil(decay * fs_in / spec.fs) + reach(fs_in, spec.fs)
 
 
 def reach(fs_from: float, fs_to: float) -> int:
@@ -108,10 +106,7 @@ class Stream:
             need = spec.window_seconds
             raise InputError(f"too short: {lead.n / lead.fs:.2f} s, need at least {need:.2f} s")
         self.starts = window_starts(self.n_model, spec.window, spec.stride)
-        sos = [band_sos(spec.fs, spec.highpass_hz, spec.lowpass_hz, spec.filter_order)]
-        if notch_hz and (notch := notch_sos(spec.fs, notch_hz)) is not None:
-            sos.append(notch)
-        self.margin = margin(lead.fs, spec.fs, sos)
+        self.margin = margin(lead.fs, spec, notch_hz)
         self.rates = [rate] if rate == CALIBRATION_FS else [rate, CALIBRATION_FS]
         self.reach = max(reach(spec.fs, r) for r in self.rates)
         self.align = math.lcm(*(_ratio(spec.fs, r)[1] for r in self.rates))
