@@ -65,8 +65,11 @@ class Replay:
     prediction cut to its size, so everything but the network runs as it does for real;
     ``batches`` keeps what it was given while ``keep`` is set (for bare onnxruntime to run)."""
 
-    def __init__(self, real: Any, prediction: np.ndarray) -> None:
-        self.real, self.prediction = real, prediction
+    def __init__(self, real: Any, prediction: np.ndarray, batch: int) -> None:
+        self.real = real
+        # Tiled once to a full batch: each call hands out a slice, nearly free, as a network's
+        # output should be in a measure of everything but the network.
+        self.prediction = np.resize(prediction, (batch, *prediction.shape[1:]))
         self.keep = False
         self.batches: list[np.ndarray] = []
 
@@ -74,7 +77,7 @@ class Replay:
         x = next(iter(feeds.values()))
         if self.keep:
             self.batches.append(np.array(x))
-        return [np.resize(self.prediction, (len(x), *self.prediction.shape[1:]))]
+        return [self.prediction[: len(x)]]
 
 
 def replayed(name: str | None) -> tuple[Model, Replay]:
@@ -87,7 +90,7 @@ def replayed(name: str | None) -> tuple[Model, Replay]:
     model = ecg12.load(name, device="cpu")
     spec = model.spec
     windows = split(preprocess(ten_seconds()[0], 500.0, spec), spec.window, spec.stride)
-    replay = Replay(model.session, model.predict(windows))
+    replay = Replay(model.session, model.predict(windows), model.batch_size)
     model.session = replay  # type: ignore[assignment]
     return model, replay
 
