@@ -273,13 +273,18 @@ def find_peaks(x: np.ndarray, height: float, distance: int) -> np.ndarray:
     top = np.flatnonzero((value[1:-1] > value[:-2]) & (value[1:-1] > value[2:])) + 1
     peaks = (starts[top] + ends[top]) // 2
     peaks = peaks[x[peaks] >= height]
-    keep = np.ones(len(peaks), dtype=bool)
-    for j in np.argsort(x[peaks])[::-1]:  # highest first, each removing its close neighbours
+    if len(peaks) < 2 or np.diff(peaks).min() >= distance:  # none too close: all stay
+        return peaks
+    at, keep = peaks.tolist(), [True] * len(peaks)  # plain lists: a few dozen peaks a record
+    for j in np.argsort(x[peaks])[::-1].tolist():  # highest first, removing close neighbours
         if keep[j]:
-            near = (peaks > peaks[j] - distance) & (peaks < peaks[j] + distance)
-            keep[near] = False
-            keep[j] = True
-    return peaks[keep]
+            k = j - 1
+            while k >= 0 and at[j] - at[k] < distance:
+                keep[k], k = False, k - 1
+            k = j + 1
+            while k < len(at) and at[k] - at[j] < distance:
+                keep[k], k = False, k + 1
+    return peaks[np.array(keep)]
 
 
 def band_ratio(x: np.ndarray, fs: float, lo: float, hi: float) -> float:
