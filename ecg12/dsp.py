@@ -211,6 +211,7 @@ def _notch_coefficients(fs: float, freq_hz: float, quality: float) -> tuple[np.n
     return b, np.array([1.0, -2.0 * gain * math.cos(w0), 2.0 * gain - 1.0])
 
 
+@lru_cache(maxsize=32)
 def settle_samples(
     fs: float,
     highpass_hz: float,
