@@ -80,6 +80,8 @@ def _antialias(up: int, down: int) -> np.ndarray:
 PAD_SAMPLES = 3600
 #: A filter has forgotten a sample once its slowest pole has decayed to this fraction.
 FORGET = 1e-12
+#: The mains notch's quality factor (bandwidth = frequency / quality).
+NOTCH_QUALITY = 30.0
 
 #: A filter: ("band", highpass_hz, lowpass_hz or None, order) or ("notch", freq_hz, quality).
 Design = tuple[str, float, float | None, int] | tuple[str, float, float]
@@ -105,7 +107,7 @@ def bandpass(
 
 
 def notch(
-    x: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0, axis: int = 0
+    x: np.ndarray, fs: float, freq_hz: float, quality: float = NOTCH_QUALITY, axis: int = 0
 ) -> np.ndarray:
     """Remove mains interference (50 or 60 Hz) with a zero-phase IIR notch (scipy's
     ``iirnotch``, run forwards and backwards); unchanged where ``freq_hz`` is above Nyquist."""
@@ -144,11 +146,12 @@ def _zero_phase(x: np.ndarray, fs: float, design: Design, axis: int, pad: int) -
 
 @lru_cache(maxsize=32)
 def _settle(fs: float, design: Design) -> int:
-    """:func:`settle_samples` of ``design``."""
+    """Samples until ``design``'s slowest pole has decayed to :data:`FORGET`."""
     kind, *params = design
     if kind == "band":
-        return settle_samples(fs, *params)
-    radius = math.sqrt(_notch_coefficients(fs, *params)[1][2])
+        radius = _butter_radius(fs, *params)
+    else:  # the notch's poles: a conjugate pair at radius sqrt(a2)
+        radius = math.sqrt(_notch_coefficients(fs, *params)[1][2])
     return math.ceil(math.log(FORGET) / math.log(radius))
 
 
@@ -196,7 +199,9 @@ def butter_power(
     return 1.0 / (1.0 + w ** (2 * order))
 
 
-def notch_power(f: np.ndarray, fs: float, freq_hz: float, quality: float = 30.0) -> np.ndarray:
+def notch_power(
+    f: np.ndarray, fs: float, freq_hz: float, quality: float = NOTCH_QUALITY
+) -> np.ndarray:
     """|H|^2 at ``f`` Hz of ``scipy.signal.iirnotch(freq_hz, quality, fs)``."""
     b, a = _notch_coefficients(fs, freq_hz, quality)
     z = np.exp(-2j * np.pi * np.asarray(f, dtype=np.float64) / fs)
@@ -211,7 +216,6 @@ def _notch_coefficients(fs: float, freq_hz: float, quality: float) -> tuple[np.n
     return b, np.array([1.0, -2.0 * gain * math.cos(w0), 2.0 * gain - 1.0])
 
 
-@lru_cache(maxsize=32)
 def settle_samples(
     fs: float,
     highpass_hz: float,
@@ -222,6 +226,15 @@ def settle_samples(
     """Samples after which the band-pass (and notch) have forgotten an input sample: the
     slowest pole's decay to :data:`FORGET`. A block conditioned with this margin on each side
     equals the same samples of the whole record."""
+    band = _settle(fs, ("band", highpass_hz, lowpass_hz, order))
+    if notch_hz is None or notch_hz >= fs / 2:
+        return band
+    return max(band, _settle(fs, ("notch", notch_hz, NOTCH_QUALITY)))
+
+
+def _butter_radius(fs: float, highpass_hz: float, lowpass_hz: float | None, order: int) -> float:
+    """The largest pole radius of ``scipy.signal.butter(order, ..., fs=fs)``: the analog
+    prototype's poles moved to the band, then through the bilinear transform."""
     _check_band(fs, highpass_hz, lowpass_hz)
     prototype = np.exp(1j * np.pi * (2 * np.arange(order) + order + 1) / (2 * order))
     low = 2 * fs * math.tan(math.pi * highpass_hz / fs)
@@ -232,11 +245,7 @@ def settle_samples(
         half = prototype * (high - low) / 2
         root = np.sqrt(half**2 - low * high)
         analog = np.concatenate((half + root, half - root))
-    radius = float(np.max(np.abs((2 * fs + analog) / (2 * fs - analog))))
-    decay = math.ceil(math.log(FORGET) / math.log(radius))
-    if notch_hz is None or notch_hz >= fs / 2:
-        return decay
-    return max(decay, _settle(fs, ("notch", notch_hz, 30.0)))
+    return float(np.max(np.abs((2 * fs + analog) / (2 * fs - analog))))
 
 
 def _check_band(fs: float, highpass_hz: float, lowpass_hz: float | None) -> None:
