@@ -240,6 +240,44 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert run(*args, "-r", "--summary", str(table)).exit_code == 1  # never over a summary
 
 
+def test_groups_keep_input_order_and_results(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files split over several groups (the next read while one runs) come out in input order
+    with their own errors, one model call per group, and the same files one group writes."""
+    import pandas as pd
+
+    import ecg12.cli.batch
+    from ecg12.model import Model
+
+    x = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:5000, 0]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(7):
+        np.save(folder / f"r{k}.npy", np.roll(x, 150 * k))
+    (folder / "r3.npy").write_bytes(b"not an array")
+    calls: list[int] = []
+    predict = Model.predict
+    monkeypatch.setattr(Model, "predict", lambda self, w: calls.append(len(w)) or predict(self, w))
+    base = ["reconstruct", str(folder), "--fs", "500", "-q", "--workers", "2"]
+    assert run(*base, "-o", str(tmp_path / "whole")).exit_code == 1
+    monkeypatch.setattr(ecg12.cli.batch, "GROUP", 2)
+    calls.clear()
+    table = tmp_path / "summary.csv"
+    result = run(*base, "-o", str(tmp_path / "grouped"), "--summary", str(table))
+    assert result.exit_code == 1 and "r3.npy" in result.output
+    assert calls == [18, 9, 18, 9]  # groups (r0, r1), (r2, r3), (r4, r5), (r6)
+    summary = pd.read_csv(table)
+    assert [Path(i).name for i in summary["input"]] == [f"r{k}.npy" for k in range(7)]
+    assert list(summary["status"]) == ["ok"] * 3 + ["failed"] + ["ok"] * 3
+    for k in (0, 1, 2, 4, 5, 6):
+        for suffix in (".dat", ".hea"):
+            name = f"r{k}_12lead{suffix}"
+            assert (tmp_path / "grouped" / name).read_bytes() == (
+                tmp_path / "whole" / name
+            ).read_bytes()
+
+
 def test_long_record_streams_to_wfdb(tiny_model: Path, tmp_path: Path) -> None:
     fs, minutes = 100.0, 31
     t = np.arange(int(minutes * 60 * fs)) / fs
