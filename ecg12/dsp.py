@@ -32,34 +32,42 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.nd
     if ratio == 1:
         return x.copy()
     up, down = ratio.numerator, ratio.denominator
-    taps, half = _polyphase(up, down)
+    block, first, step = _block_filter(up, down)
     x = np.moveaxis(x, axis, -1)
-    n, k = x.shape[-1], taps.shape[1]
+    n = x.shape[-1]
+    width, per_block = block.shape
     n_out = -(-n * up // down)
-    # Output j is sum_i h[j*down + half - i*up] x[i]: a dot product of one phase's taps with
-    # the k inputs ending at (j*down + half) // up, here on a zero-padded copy.
-    padded = np.zeros((*x.shape[:-1], k - 1 + max(n, ((n_out - 1) * down + half) // up + 1)))
-    padded[..., k - 1 : k - 1 + n] = x
-    windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=-1)
-    out = np.empty((*x.shape[:-1], n_out))
-    for j in range(min(up, n_out)):  # outputs j, j + up, ... share a phase; inputs step by down
-        t = j * down + half
-        count = len(range(j, n_out, up))
-        out[..., j::up] = windows[..., t // up :: down, :][..., :count, :] @ taps[t % up]
+    blocks = -(-n_out // per_block)
+    # Input i sits at padded[i - first]: zeros before the signal and after it.
+    padded = np.zeros((*x.shape[:-1], (blocks - 1) * step + width))
+    used = min(n, padded.shape[-1] + first)
+    padded[..., -first : used - first] = x[..., :used]
+    rows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=-1)[..., ::step, :]
+    out = (rows[..., :blocks, :] @ block).reshape(*x.shape[:-1], -1)[..., :n_out]
     return np.moveaxis(out, -1, axis)
 
 
-@lru_cache(maxsize=32)
-def _polyphase(up: int, down: int) -> tuple[np.ndarray, int]:
-    """The anti-aliasing filter (gain ``up``) split into ``up`` phases, each reversed and
-    zero-padded in front to one length, and the filter's half length (its delay)."""
+@lru_cache(maxsize=8)
+def _block_filter(up: int, down: int) -> tuple[np.ndarray, int, int]:
+    """The anti-aliasing filter as one matrix for every block of ``step`` inputs (a multiple
+    of ``down``, so that each block starts at the same filter phase): the block's outputs are
+    its inputs, from ``first`` samples before its start, times the matrix.
+
+    One matrix product per signal (BLAS) instead of one strided product per filter phase: 2-3x
+    faster at every ratio tried, though the matrix holds the filter's zeros too.
+    """
     h = _antialias(up, down) * up
-    k = -(-len(h) // up)
-    taps = np.zeros((up, k))
-    for phase in range(up):
-        part = h[phase::up][::-1]
-        taps[phase, k - len(part) :] = part
-    return taps, (len(h) - 1) // 2
+    half = (len(h) - 1) // 2
+    step = down * max(1, 32 // down)
+    # Output j of a block is sum_i h[j * down + half - i * up] x[i], i counted from its start.
+    outputs = np.arange(step * up // down)
+    inputs = np.arange(-((len(h) - half) // up) - 1, (outputs[-1] * down + half) // up + 2)
+    tap = outputs[None, :] * down + half - inputs[:, None] * up
+    block = np.where((tap >= 0) & (tap < len(h)), h[np.clip(tap, 0, len(h) - 1)], 0.0)
+    used = np.flatnonzero(block.any(axis=1))
+    block = block[used[0] : used[-1] + 1]
+    block.flags.writeable = False
+    return block, int(inputs[used[0]]), step
 
 
 def _antialias(up: int, down: int) -> np.ndarray:
@@ -266,7 +274,7 @@ def _hann(n: int) -> np.ndarray:
 def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
     """Sample indices of R peaks: maxima of the 5-30 Hz envelope, at least 0.3 s apart."""
     envelope = np.abs(bandpass(x, fs, 5.0, 30.0, pad=settle_samples(fs, 5.0, 30.0)))
-    return find_peaks(envelope, 0.4 * np.percentile(envelope, 99), int(0.3 * fs))
+    return find_peaks(envelope, 0.4 * percentiles(envelope, (99.0,))[0], int(0.3 * fs))
 
 
 def find_peaks(x: np.ndarray, height: float, distance: int) -> np.ndarray:
@@ -329,8 +337,25 @@ def welch_power(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
 
 def amplitude(x: np.ndarray, axis: int = 0) -> np.ndarray:
     """p99 - p1 along the time ``axis``: the amplitude used throughout ecg12's fidelity figures."""
-    p1, p99 = np.percentile(x, [1, 99], axis=axis)
+    p1, p99 = percentiles(x, (1.0, 99.0), axis)
     return p99 - p1
+
+
+def percentiles(x: np.ndarray, q: tuple[float, ...], axis: int = 0) -> np.ndarray:
+    """``np.percentile(x, list(q), axis)`` (its default linear interpolation, the same values
+    to the bit) from one sort: numpy selects with ``partition``, which for two percentiles of
+    twelve ten-second leads took 3x longer than sorting them (numpy sorts floats with SIMD)."""
+    ordered = np.sort(np.moveaxis(np.asarray(x), axis, -1), axis=-1)
+    n = ordered.shape[-1]
+    out = []
+    for p in q:
+        at = (n - 1) * (np.float64(p) / 100)
+        lo = math.floor(at)
+        t = at - lo  # float64, as numpy's weights: float32 values are interpolated in float64
+        a, b = ordered[..., lo], ordered[..., min(lo + 1, n - 1)]
+        step = b - a  # numpy's lerp, from whichever end is nearer
+        out.append(a + step * t if t < 0.5 else b - step * (1 - t))
+    return np.asarray(out, dtype=np.result_type(ordered.dtype, np.float64))
 
 
 def heart_rate(lead_i: np.ndarray, fs: float) -> float:

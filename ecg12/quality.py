@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecg12.dsp import band_ratio, r_peaks
+from ecg12.dsp import amplitude, band_ratio, r_peaks
 from ecg12.errors import InputError
 
 __all__ = ["QualityReport", "check_lead", "check_leads"]
@@ -85,13 +85,12 @@ def check_lead(x: np.ndarray, fs: float, source: str, min_samples: int) -> Quali
             "by linear interpolation"
         )
 
-    p1, p99 = np.percentile(x, [1, 99])
-    amplitude = float(p99 - p1)
-    if amplitude < FLAT_MV:
-        raise InputError(f"flat signal (p1-p99 range {amplitude:.4f} mV): electrode off?", source)
-    if amplitude < LOW_AMPLITUDE_MV:
+    amp = float(amplitude(x))
+    if amp < FLAT_MV:
+        raise InputError(f"flat signal (p1-p99 range {amp:.4f} mV): electrode off?", source)
+    if amp < LOW_AMPLITUDE_MV:
         warnings.append(
-            f"{source}: very low amplitude ({amplitude:.3f} mV p1-p99, "
+            f"{source}: very low amplitude ({amp:.3f} mV p1-p99, "
             f"below {LOW_AMPLITUDE_MV} mV); check the units and electrode contact"
         )
     clipped = _clipped_fraction(x, fs)
@@ -106,13 +105,13 @@ def check_lead(x: np.ndarray, fs: float, source: str, min_samples: int) -> Quali
             f"{source}: high-frequency noise ({noise:.0%} of power above {NOISE_CUTOFF_HZ:g} Hz, "
             f"warning above {NOISE_RATIO_WARN:.0%}); muscle or mains interference?"
         )
-    warnings += _unlike_training_data(x, fs, amplitude, source)
+    warnings += _unlike_training_data(x, fs, amp, source)
     return QualityReport(
         signal=x,
         warnings=warnings,
         nan_fraction=float(missing.mean()),
         clipped_fraction=clipped,
-        amplitude_mv=amplitude,
+        amplitude_mv=amp,
         noise_ratio=noise,
     )
 

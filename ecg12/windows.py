@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -49,24 +51,40 @@ def stitch(
     """
     count, leads, window = pred.shape
     lo, hi = span or (0, n)
-    starts = window_starts(n, window, stride)
-    starts = starts[(starts < hi) & (starts + window > lo)]
+    starts, weights, norm = _overlap_add(n, window, stride, lo, hi)
     if len(starts) != count:
         raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
-    w = crossfade_weights(window, stride)
+    weighted = pred * weights[:, None, :]  # float64, as the sum below
     acc = np.zeros((leads, hi - lo), dtype=np.float64)
-    norm = np.zeros(hi - lo, dtype=np.float64)
-    for s, p in zip(starts, pred, strict=True):
-        # The first and last windows have no neighbour on their outer side: keep full weight there.
-        wi = w.copy()
-        if s == 0:
-            wi[: window // 2] = 1.0
-        if s == n - window:
-            wi[window // 2 :] = 1.0
+    for s, w in zip(starts.tolist(), weighted, strict=True):
         a, b = max(s, lo), min(s + window, hi)
-        acc[:, a - lo : b - lo] += p[:, a - s : b - s] * wi[a - s : b - s]
-        norm[a - lo : b - lo] += wi[a - s : b - s]
+        acc[:, a - lo : b - lo] += w[:, a - s : b - s]
     return (acc / norm).T.astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _overlap_add(
+    n: int, window: int, stride: int, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The starts of the windows overlapping samples [lo, hi) of ``n``, each one's weights
+    (windows, window) and their sum over [lo, hi): made once for records of one length."""
+    starts = window_starts(n, window, stride)
+    starts = starts[(starts < hi) & (starts + window > lo)]
+    w = crossfade_weights(window, stride)
+    weights = np.empty((len(starts), window))
+    norm = np.zeros(hi - lo, dtype=np.float64)
+    for k, s in enumerate(starts.tolist()):
+        # The first and last windows have no neighbour on their outer side: keep full weight there.
+        weights[k] = w
+        if s == 0:
+            weights[k, : window // 2] = 1.0
+        if s == n - window:
+            weights[k, window // 2 :] = 1.0
+        a, b = max(s, lo), min(s + window, hi)
+        norm[a - lo : b - lo] += weights[k, a - s : b - s]
+    for array in (starts, weights, norm):
+        array.flags.writeable = False
+    return starts, weights, norm
 
 
 def spread_sums(pred: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, int]:

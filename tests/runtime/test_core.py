@@ -184,7 +184,9 @@ def test_to_rate_equals_resampling_all_twelve_leads(fs: float, rate: float) -> N
 
 
 @pytest.mark.parametrize(
-    "fs_in, fs_out", [(500, 250), (250, 500), (360, 250), (511.3, 250), (128, 250), (100, 250)]
+    "fs_in, fs_out",
+    [(500, 250), (250, 500), (360, 250), (511.3, 250), (128, 250), (100, 250), (250, 1000)]
+    + [(512, 250), (250, 360), (8000, 250)],
 )
 def test_resample_is_resample_poly(fs_in: float, fs_out: float) -> None:
     """resample computes what scipy's resample_poly does with its default anti-aliasing
@@ -200,6 +202,38 @@ def test_resample_is_resample_poly(fs_in: float, fs_out: float) -> None:
         np.testing.assert_allclose(resample(x, fs_in, fs_out), want, rtol=0, atol=1e-11)
     np.testing.assert_allclose(resample(x.T, fs_in, fs_out, axis=1), want.T, rtol=0, atol=1e-11)
     np.testing.assert_allclose(resample(x[:, 0], fs_in, fs_out), want[:, 0], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 31, 33, 100])
+def test_resample_of_short_signals_is_resample_poly(n: int) -> None:
+    """Signals shorter than the filter, or than one block of it, still come out as scipy's."""
+    from scipy import signal
+
+    x = np.random.default_rng(n).normal(size=(n, 2))
+    for fs_in, fs_out, up, down in [(250, 500, 2, 1), (500, 250, 1, 2), (360, 250, 25, 36)]:
+        want = signal.resample_poly(x, up, down, axis=0)
+        np.testing.assert_allclose(resample(x, fs_in, fs_out), want, rtol=0, atol=1e-12)
+
+
+def test_percentiles_are_numpys_to_the_bit() -> None:
+    """One sort gives what np.percentile's selection gives, for either float type, with ties,
+    along either axis."""
+    from ecg12.dsp import amplitude, percentiles
+
+    rng = np.random.default_rng(11)
+    q = (0.0, 1.0, 37.5, 50.0, 99.0, 100.0)
+    for trial in range(200):
+        n, leads = int(rng.integers(1, 3000)), int(rng.integers(1, 13))
+        x = rng.normal(size=(n, leads)).astype((np.float32, np.float64)[trial % 2])
+        if trial % 3 == 0:
+            x = np.round(x, 1)  # many ties
+        for axis in (0, 1):
+            got, want = percentiles(x, q, axis), np.percentile(x, q, axis=axis)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(
+            amplitude(x[:, 0]), np.subtract(*np.percentile(x[:, 0], [99, 1]))
+        )
 
 
 def _butter_sos(fs: float, low: float, high: float | None) -> np.ndarray:
