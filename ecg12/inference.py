@@ -55,9 +55,12 @@ def infer(
         batch = pooled[i : i + batch_size]
         return predict(batch) if masks is None else predict(batch, masks[i : i + batch_size])
 
-    out = np.concatenate([run(i) for i in range(0, len(pooled), batch_size)])
-    if out.shape != (len(pooled), 12, spec.window):
-        raise ValueError(f"model returned {out.shape}, expected {(len(pooled), 12, spec.window)}")
+    out = np.empty((len(pooled), 12, spec.window), dtype=np.float32)
+    for i in range(0, len(pooled), batch_size):  # each batch straight into place: no concatenation
+        got, want = run(i), out[i : i + batch_size]
+        if got.shape != want.shape:
+            raise ValueError(f"model returned {got.shape}, expected {want.shape}")
+        want[...] = got
     results, k = [], 0
     for x, w in zip(signals, windows, strict=True):
         pred = out[k : k + len(w)]

@@ -26,7 +26,15 @@ from typing import IO
 
 from ecg12.errors import OutputError, OutputExistsError, printable
 
-__all__ = ["STALE_AFTER_S", "TEMP_PREFIX", "atomic_file", "staged", "sweep", "write_text"]
+__all__ = [
+    "STALE_AFTER_S",
+    "TEMP_PREFIX",
+    "Staging",
+    "atomic_file",
+    "staged",
+    "sweep",
+    "write_text",
+]
 
 TEMP_PREFIX = ".ecg12-"
 _TEMP = re.compile(rf"{re.escape(TEMP_PREFIX)}(\d+)-[^/\\]*\.tmp")
@@ -36,13 +44,18 @@ _FULL = {errno.ENOSPC: "disk full", getattr(errno, "EDQUOT", -1): "disk quota ex
 
 
 @contextmanager
-def staged(folder: str | Path, names: Sequence[str], overwrite: bool = False) -> Iterator[Path]:
+def staged(
+    folder: str | Path, names: Sequence[str], overwrite: bool = False, area: Path | None = None
+) -> Iterator[Path]:
     """A temporary folder to write ``names`` into; on success they appear in ``folder`` together.
 
     An existing target is refused (:class:`~ecg12.errors.OutputExistsError`) before anything is
     written, and again at publishing if one appeared meanwhile, unless ``overwrite``. On any
     error nothing is published and the temporary folder goes. Failures to write become
     :class:`~ecg12.errors.OutputError` naming the targets ("disk full while writing ...").
+
+    ``area`` is a :class:`Staging` folder of ``folder`` to write into instead of a folder of
+    this set's own; the set's files leave it again either way.
     """
     folder = Path(folder)
     targets = [folder / name for name in names]
@@ -55,13 +68,45 @@ def staged(folder: str | Path, names: Sequence[str], overwrite: bool = False) ->
     tmp: Path | None = None
     try:
         with _reported(targets):
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_folder(folder)
-            yield tmp
-            _publish(tmp, targets, overwrite)
+            if area is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = _temp_folder(folder)
+            yield tmp or area
+            _publish(tmp or area, targets, overwrite)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+        elif area is not None:
+            for name in names:
+                (area / name).unlink(missing_ok=True)
+
+
+class Staging:
+    """The temporary folders of a run that publishes many file sets (one per record): one per
+    output folder, made when first asked for and removed when the run ends.
+
+    A folder made and removed for every set cost about 0.3 ms a record here, and two changes
+    to an output folder that may hold a whole archive. Sets staged in one folder at the same
+    time must have distinct names, as the files of one run in one output folder have.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[Path, Path] = {}
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for tmp in self._made.values():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def area(self, folder: str | Path) -> Path:
+        """The run's temporary folder in ``folder`` (made, with ``folder``, if missing)."""
+        folder = Path(folder)
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made[folder] = _temp_folder(folder)
+        return self._made[folder]
 
 
 def _temp_folder(folder: Path) -> Path:

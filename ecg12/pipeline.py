@@ -157,7 +157,8 @@ def run_model(model: Model, prepared: list[Prepared]) -> list[Stitched]:
     """The model on prepared inputs, their windows pooled into batches: each one's stitched
     prediction."""
     present = None if model.inputs == "lead_i" else [p.present for p in prepared]
-    return infer([p.conditioned for p in prepared], model.spec, model.predict, present=present)
+    signals = [p.conditioned for p in prepared]
+    return infer(signals, model.spec, model.predict, model.batch_size, present)
 
 
 def assemble(

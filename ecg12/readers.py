@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg12.dsp import amplitude
 from ecg12.errors import InputError
 from ecg12.formats import Channel, Parsed, default_names, table_channels
 from ecg12.leads import LEAD_NAMES, lead_index
@@ -586,11 +587,11 @@ def _check_millivolts(x: np.ndarray, name: str, unit: str, source: str) -> None:
     if finite.size == 0:
         return  # all-NaN is the quality check's error
     median_abs = float(np.median(np.abs(finite)))
-    p1, p99 = np.percentile(finite, [1, 99])
-    if median_abs > _MAX_MEDIAN_ABS_MV or p99 - p1 > _MAX_RANGE_MV:
+    spread = float(amplitude(finite))
+    if median_abs > _MAX_MEDIAN_ABS_MV or spread > _MAX_RANGE_MV:
         raise InputError(
             f"channel {name} does not look like mV (median |x| {median_abs:.4g}, "
-            f"p1-p99 range {p99 - p1:.4g}): raw ADC counts or µV labelled as mV? "
+            f"p1-p99 range {spread:.4g}): raw ADC counts or µV labelled as mV? "
             "State the scale with --units or --gain",
             source,
         )

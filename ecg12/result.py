@@ -197,13 +197,15 @@ class Reconstruction:
         overwrite: bool = False,
         name: str | None = None,
         plot: bool = False,
+        area: Path | None = None,
     ) -> list[Path]:
         """Write ``<outdir>/<name or input name_12lead>`` as WFDB (default), CSV or NPZ.
 
         The per-lead expected error goes into the WFDB header comments, the NPZ keys
         ``expected_error_mv`` and ``grades``, or a side-car ``<name>_trust.csv`` next to a CSV.
         ``plot`` adds the printout ``<name>.png``. The files appear together or not at all, and
-        none replaces an existing file unless ``overwrite``.
+        none replaces an existing file unless ``overwrite``. ``area``: a run's
+        :class:`~ecg12.outputs.Staging` folder in ``outdir`` to write them in first.
         """
         from ecg12.errors import InputError
         from ecg12.outputs import staged
@@ -225,7 +227,7 @@ class Reconstruction:
                 "expected_error_mv": np.asarray(self.expected_error_mv, dtype=np.float32),
                 "grades": np.array(self.grades, dtype=str),
             }
-        with staged(folder, names, overwrite) as tmp:
+        with staged(folder, names, overwrite, area) as tmp:
             write_files(
                 self.p_signal,
                 self.fs,

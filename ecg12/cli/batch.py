@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from ecg12.errors import Ecg12Error, InputError
 from ecg12.inference import Stitched
 from ecg12.model import Device, Model, load
+from ecg12.outputs import Staging
 from ecg12.pipeline import Prepared, assemble, prepare_lead, run_model
 from ecg12.registry import ModelCard, Registry
 from ecg12.result import Reconstruction
@@ -117,11 +118,18 @@ def read_file(plan: Plan, path: Path) -> tuple[str, Prepared | None]:
 
 
 def write_file(
-    plan: Plan, card: ModelCard, prepared: Prepared, stitched: Stitched, stem: Path
+    plan: Plan,
+    card: ModelCard,
+    prepared: Prepared,
+    stitched: Stitched,
+    stem: Path,
+    area: Path | None,
 ) -> tuple[Reconstruction, list[Path]]:
-    """Assemble one file's result from its stitched prediction and write it under ``stem``."""
+    """Assemble one file's result from its stitched prediction and write it under ``stem``,
+    staged in the run's ``area`` (None: a temporary folder of its own)."""
     result = assemble(card, prepared, stitched, plan.rate)
-    return result, result.write(stem.parent, plan.fmt, plan.overwrite, stem.name, plot=plan.draw)
+    folder, fmt, draw = stem.parent, plan.fmt, plan.draw
+    return result, result.write(folder, fmt, plan.overwrite, stem.name, plot=draw, area=area)
 
 
 def _timed(work: Callable[..., T], *args: Any) -> tuple[float, T | None, Exception | None]:
@@ -147,13 +155,13 @@ class Batch:
     def run(self, jobs: list[Job], skip_existing: bool) -> Iterator[Job]:
         """Yield each job once it is finished, in input order."""
         groups = [jobs[k : k + GROUP] for k in range(0, len(jobs), GROUP)]
-        with self._pool() as pool:
+        with Staging() as staging, self._pool() as pool:  # the pool's writes end first
             pending = self._submit(pool, groups[0], skip_existing) if groups else []
             for k in range(len(groups)):
                 current = pending
                 if k + 1 < len(groups):  # read the next group while the model runs this one
                     pending = self._submit(pool, groups[k + 1], skip_existing)
-                yield from self._finish_group(pool, current)
+                yield from self._finish_group(pool, current, staging)
 
     def _pool(self) -> Executor:
         if not self.processes:
@@ -177,7 +185,7 @@ class Batch:
         return out
 
     def _finish_group(
-        self, pool: Executor, group: list[tuple[Job, Future | None]]
+        self, pool: Executor, group: list[tuple[Job, Future | None]], staging: Staging
     ) -> Iterator[Job]:
         read = {id(job): _settle(job, future) for job, future in group}
         ready: dict[str, list[tuple[Job, Prepared]]] = {}  # each model's files together
@@ -194,7 +202,8 @@ class Batch:
                 continue
             raw = run_model(model, [p for _, p in mine])
             for (job, prepared), stitched in zip(mine, raw, strict=True):
-                args = (self.plan, model.card, prepared, stitched, job.stem)
+                area = _area(staging, job.stem.parent)
+                args = (self.plan, model.card, prepared, stitched, job.stem, area)
                 writes[id(job)] = pool.submit(_timed, write_file, *args)
         for job, _ in group:
             item = read[id(job)]
@@ -219,6 +228,15 @@ class Batch:
             job.status, job.error = "failed", exc
         finally:
             job.seconds += time.perf_counter() - started
+
+
+def _area(staging: Staging, folder: Path) -> Path | None:
+    """The run's staging folder in ``folder``; None where it cannot be made, so that each
+    file's own attempt reports why."""
+    try:
+        return staging.area(folder)
+    except OSError:
+        return None
 
 
 def _settle(job: Job, future: Future | None) -> Any:

@@ -552,13 +552,18 @@ def test_batch_of_mixed_files_chooses_a_model_per_file(
     monkeypatch.setattr(batch, "load", lambda name, **kw: loads.append(name) or load(name, **kw))
     predict = Model.predict
     monkeypatch.setattr(
-        Model, "predict", lambda self, *a: calls.append(self.name) or predict(self, *a)
+        Model,
+        "predict",
+        lambda self, *a: calls.append((self.name, len(a[0]), self.batch_size)) or predict(self, *a),
     )
     out, table = tmp_path / "out", tmp_path / "summary.csv"
     result = run("reconstruct", folder, "-o", out, "--summary", table, "--workers", "2")
     assert result.exit_code == 1 and "1 of 4 inputs failed" in result.output
     assert loads == ["anylead"]  # the default was loaded before the run; each model once
-    assert sorted(calls) == ["anylead", "tiny"]  # one model call per model: shared batches
+    assert {name for name, _, _ in calls} == {"anylead", "tiny"}
+    for name in ("anylead", "tiny"):  # the files' windows share full batches, model by model
+        sizes = [(n, full) for m, n, full in calls if m == name]
+        assert all(n == full for n, full in sizes[:-1]) and sizes[-1][0] <= sizes[-1][1]
     summary = pd.read_csv(table).set_index("input")
     models = {Path(k).name: v for k, v in summary["model"].dropna().items()}
     assert models == {

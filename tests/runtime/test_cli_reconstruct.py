@@ -151,6 +151,7 @@ def test_two_runs_into_one_folder_keep_their_own_outputs(tiny_model: Path, tmp_p
             assert sign * np.corrcoef(rec.p_signal[:, 0], lead_i)[0, 1] > 0.9  # its own data
         claimed += [Path(source).name for source in written]
     assert sorted(claimed) == names  # each output written by exactly one run
+    assert not list(out.glob(".ecg12-*"))  # each run's staging folder is gone
 
 
 def test_globs_same_stems_and_quiet(tiny_model: Path, tmp_path: Path) -> None:
@@ -225,7 +226,7 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert run(*args).exit_code == 1 and not out.exists()  # not recursive: nothing found
     result = run(*args, "-r", "--workers", "2", "--summary", str(table))
     assert result.exit_code == 1 and "bad.csv" in result.output
-    assert batches == [12 * 9]  # the windows of all files share one model call
+    assert batches == [32, 32, 32, 12]  # 12 x 9 windows of all files share full batches of 32
     summary = pd.read_csv(table)
     assert len(summary) == 13 and (summary["status"] == "ok").sum() == 12
     bad = summary[summary["status"] == "failed"].iloc[0]

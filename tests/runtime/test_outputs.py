@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from ecg12 import outputs
 from ecg12.cli import main
 from ecg12.errors import OutputError, OutputExistsError
-from ecg12.outputs import atomic_file, staged, sweep, write_text
+from ecg12.outputs import Staging, atomic_file, staged, sweep, write_text
 from ecg12.writers import write_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +92,34 @@ def test_a_file_that_appears_meanwhile_is_kept_and_the_set_withdrawn(
         (tmp / "a.txt").write_text("mine")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
     assert (tmp_path / "a.txt").read_text() == "mine"
+
+
+def test_sets_staged_in_a_runs_area_leave_it_empty_and_the_run_removes_it(
+    tmp_path: Path,
+) -> None:
+    """Many sets share one temporary folder per output folder: each set's files leave it
+    whether published or refused, and the folder goes when the run ends."""
+    out = tmp_path / "out"
+    with Staging() as staging:
+        area = staging.area(out)
+        assert staging.area(out) == area and area.parent == out and area.name.endswith(".tmp")
+        for k in range(3):
+            with staged(out, [f"r{k}.dat", f"r{k}.hea"], area=area) as tmp:
+                assert tmp == area
+                (tmp / f"r{k}.dat").write_text(f"data {k}")
+                (tmp / f"r{k}.hea").write_text(f"header {k}")
+            assert list(area.iterdir()) == []
+        with pytest.raises(OutputExistsError), staged(out, ["r0.dat", "x.hea"], area=area):
+            pass
+        with pytest.raises(RuntimeError), staged(out, ["r3.dat"], area=area) as tmp:
+            (tmp / "r3.dat").write_text("half")
+            raise RuntimeError("failed midway")
+        assert list(area.iterdir()) == []
+        assert area.is_dir()
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"r{k}{s}" for k in range(3) for s in (".dat", ".hea")
+    ]
+    assert (out / "r2.hea").read_text() == "header 2"
 
 
 def test_atomic_file_replaces_by_default_and_refuses_when_asked(tmp_path: Path) -> None:
