@@ -218,7 +218,7 @@ def make_result(
     """A result carrying the model's and the input's provenance, for the whole-record and the
     streamed paths alike. ``given``: the leads given to an any-lead model (None: Lead I model)."""
     return Reconstruction(
-        p_signal=p_signal.astype(np.float32),
+        p_signal=p_signal.astype(np.float32, copy=False),  # no copy of a float32 result
         fs=float(rate),
         model=card.name,
         model_version=card.version,
