@@ -66,4 +66,6 @@ def preprocess(
 
 def to_millivolts(y: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """Invert :func:`preprocess`'s scaling: model units back to mV."""
-    return (np.asarray(y, dtype=np.float32) * np.float32(spec.scale_mv)).astype(np.float32)
+    return (np.asarray(y, dtype=np.float32) * np.float32(spec.scale_mv)).astype(
+        np.float32, copy=False
+    )

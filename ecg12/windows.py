@@ -21,7 +21,7 @@ def split(x: np.ndarray, window: int, stride: int) -> np.ndarray:
     """(n,) -> (windows, window), or (n, leads) -> (windows, leads, window), overlapping by
     ``window - stride`` samples."""
     starts = window_starts(len(x), window, stride)
-    windows = np.stack([x[s : s + window] for s in starts]).astype(np.float32)
+    windows = np.stack([x[s : s + window] for s in starts]).astype(np.float32, copy=False)
     return windows if x.ndim == 1 else np.ascontiguousarray(np.moveaxis(windows, 1, -1))
 
 
