@@ -65,14 +65,15 @@ def staged(
         for target in targets:
             if os.path.lexists(target):
                 raise OutputExistsError(target)
-    tmp: Path | None = None
+    tmp: Path | None = None  # this set's own folder
     try:
         with _reported(targets):
-            if area is None:
+            where = area
+            if where is None:
                 folder.mkdir(parents=True, exist_ok=True)
-                tmp = _temp_folder(folder)
-            yield tmp or area
-            _publish(tmp or area, targets, overwrite)
+                where = tmp = _temp_folder(folder)
+            yield where
+            _publish(where, targets, overwrite)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -25,8 +25,10 @@ def split(x: np.ndarray, window: int, stride: int) -> np.ndarray:
     return windows if x.ndim == 1 else np.ascontiguousarray(np.moveaxis(windows, 1, -1))
 
 
+@lru_cache(maxsize=8)
 def crossfade_weights(window: int, stride: int) -> np.ndarray:
-    """Per-sample weight of one window: a raised-cosine ramp over each overlap, flat between.
+    """Per-sample weight of one window (read-only): a raised-cosine ramp over each overlap, flat
+    between.
 
     The edges of a window see the least context and are the least reliable; ramping them down
     where a neighbour overlaps gives a seamless, smooth hand-over.
@@ -37,6 +39,7 @@ def crossfade_weights(window: int, stride: int) -> np.ndarray:
         ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
         w[:overlap] = ramp
         w[-overlap:] = ramp[::-1]
+    w.flags.writeable = False
     return w
 
 
@@ -51,40 +54,38 @@ def stitch(
     """
     count, leads, window = pred.shape
     lo, hi = span or (0, n)
-    starts, weights, norm = _overlap_add(n, window, stride, lo, hi)
+    starts = window_starts(n, window, stride)
+    starts = starts[(starts < hi) & (starts + window > lo)].tolist()
     if len(starts) != count:
         raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
-    weighted = pred * weights[:, None, :]  # float64, as the sum below
+    w = crossfade_weights(window, stride)
+    weighted = pred * w  # float64, as the sums below
+    half = window // 2
+    # The first and last windows have no neighbour on their outer side: keep full weight there.
+    if starts[0] == 0:
+        weighted[0, :, :half] = pred[0, :, :half]
+    if starts[-1] == n - window:
+        weighted[-1, :, half:] = pred[-1, :, half:]
     acc = np.zeros((leads, hi - lo), dtype=np.float64)
-    for s, w in zip(starts.tolist(), weighted, strict=True):
+    norm = np.zeros(hi - lo, dtype=np.float64)
+    for s, p in zip(starts, weighted, strict=True):
         a, b = max(s, lo), min(s + window, hi)
-        acc[:, a - lo : b - lo] += w[:, a - s : b - s]
+        acc[:, a - lo : b - lo] += p[:, a - s : b - s]
+        norm[a - lo : b - lo] += _window_weights(w, s, n, half)[a - s : b - s]
     return (acc / norm).T.astype(np.float32)
 
 
-@lru_cache(maxsize=16)
-def _overlap_add(
-    n: int, window: int, stride: int, lo: int, hi: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The starts of the windows overlapping samples [lo, hi) of ``n``, each one's weights
-    (windows, window) and their sum over [lo, hi): made once for records of one length."""
-    starts = window_starts(n, window, stride)
-    starts = starts[(starts < hi) & (starts + window > lo)]
-    w = crossfade_weights(window, stride)
-    weights = np.empty((len(starts), window))
-    norm = np.zeros(hi - lo, dtype=np.float64)
-    for k, s in enumerate(starts.tolist()):
-        # The first and last windows have no neighbour on their outer side: keep full weight there.
-        weights[k] = w
-        if s == 0:
-            weights[k, : window // 2] = 1.0
-        if s == n - window:
-            weights[k, window // 2 :] = 1.0
-        a, b = max(s, lo), min(s + window, hi)
-        norm[a - lo : b - lo] += weights[k, a - s : b - s]
-    for array in (starts, weights, norm):
-        array.flags.writeable = False
-    return starts, weights, norm
+def _window_weights(w: np.ndarray, start: int, n: int, half: int) -> np.ndarray:
+    """The cross-fade weights of the window at ``start`` of ``n`` samples (full at the outer
+    side of the first and the last)."""
+    if start != 0 and start != n - len(w):
+        return w
+    out = w.copy()
+    if start == 0:
+        out[:half] = 1.0
+    if start == n - len(w):
+        out[half:] = 1.0
+    return out
 
 
 def spread_sums(pred: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, int]:

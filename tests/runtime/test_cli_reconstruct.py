@@ -95,6 +95,23 @@ def test_existing_outputs_are_kept_unless_overwrite(tiny_model: Path, tmp_path: 
     assert hea.read_bytes() != kept
 
 
+def test_an_output_folder_that_cannot_be_made_fails_each_file_in_one_line(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """The run's staging folder cannot be made either: every file says why, nothing is left."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "afile").write_text("not a folder")
+    out = work / "afile" / "out"
+    result = run(
+        "reconstruct", str(EXAMPLES / "lead_i.hea"), str(EXAMPLES / "lead_i.csv"), "-o", str(out)
+    )
+    assert result.exit_code == 1 and "2 of 2 inputs failed" in result.output
+    for stem in ("lead_i_hea_12lead", "lead_i_csv_12lead"):
+        assert f"cannot write {out / stem}.dat, {out / stem}.hea: Not a directory" in result.output
+    assert [p.name for p in work.iterdir()] == ["afile"]
+
+
 def _lead_i_files(folder: Path, names: list[str], sign: float) -> list[Path]:
     """The example's Lead I (times ``sign``) as .npy files ``names`` in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
