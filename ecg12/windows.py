@@ -59,32 +59,27 @@ def stitch(
     if len(starts) != count:
         raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
     w = crossfade_weights(window, stride)
-    weighted = pred * w  # float64, as the sums below
-    half = window // 2
-    # The first and last windows have no neighbour on their outer side: keep full weight there.
-    if starts[0] == 0:
-        weighted[0, :, :half] = pred[0, :, :half]
-    if starts[-1] == n - window:
-        weighted[-1, :, half:] = pred[-1, :, half:]
+    weights = np.stack([_window_weights(w, s, n) for s in starts])
+    weighted = pred * weights[:, None, :]  # float64, as the sums below
     acc = np.zeros((leads, hi - lo), dtype=np.float64)
     norm = np.zeros(hi - lo, dtype=np.float64)
-    for s, p in zip(starts, weighted, strict=True):
+    for s, p, wi in zip(starts, weighted, weights, strict=True):
         a, b = max(s, lo), min(s + window, hi)
         acc[:, a - lo : b - lo] += p[:, a - s : b - s]
-        norm[a - lo : b - lo] += _window_weights(w, s, n, half)[a - s : b - s]
+        norm[a - lo : b - lo] += wi[a - s : b - s]
     return (acc / norm).T.astype(np.float32)
 
 
-def _window_weights(w: np.ndarray, start: int, n: int, half: int) -> np.ndarray:
-    """The cross-fade weights of the window at ``start`` of ``n`` samples (full at the outer
-    side of the first and the last)."""
+def _window_weights(w: np.ndarray, start: int, n: int) -> np.ndarray:
+    """The cross-fade weights ``w`` of the window at ``start`` of ``n`` samples: the first and
+    last windows have no neighbour on their outer side, so they keep full weight there."""
     if start != 0 and start != n - len(w):
         return w
     out = w.copy()
     if start == 0:
-        out[:half] = 1.0
+        out[: len(w) // 2] = 1.0
     if start == n - len(w):
-        out[half:] = 1.0
+        out[len(w) // 2 :] = 1.0
     return out
 
 
