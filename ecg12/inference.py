@@ -83,9 +83,10 @@ def finish(
     aVL and aVF are derived from I and II. An any-lead model: ``inputs`` are the given leads
     (samples, 12) and ``present`` their mask, assembled by :func:`ecg12.leads.assemble_given`.
     """
-    out = np.array(leads, dtype=np.float32, copy=True)
     if present is None:
-        out[:, 0] = inputs
+        out = to_millivolts(leads, spec)  # a new array: the limb leads are rebuilt in it
+        out[:, 0] = to_millivolts(inputs, spec)
     else:
-        out = assemble_given(out, np.asarray(inputs, np.float32), present)
-    return derive_limb_leads(to_millivolts(out, spec))
+        given = np.asarray(inputs, np.float32)
+        out = to_millivolts(assemble_given(np.asarray(leads, np.float32), given, present), spec)
+    return derive_limb_leads(out, copy=False)

@@ -42,17 +42,18 @@ def lead_index(name: str) -> int:
         raise KeyError(f"unknown lead {name!r}; expected one of {', '.join(LEAD_NAMES)}") from None
 
 
-def derive_limb_leads(leads: np.ndarray) -> np.ndarray:
+def derive_limb_leads(leads: np.ndarray, copy: bool = True) -> np.ndarray:
     """Return a copy of ``leads`` (samples x 12, or a batch of them: ``(..., samples, 12)``) with
-    III, aVR, aVL, aVF rebuilt from I and II.
+    III, aVR, aVL, aVF rebuilt from I and II; ``copy=False`` rebuilds them in ``leads`` itself
+    (a float array the caller owns), which saves a pass over the record.
 
     A model predicts all twelve rows, but only I and II carry independent limb information;
     recomputing the other four makes the output obey Einthoven's and Goldberger's laws exactly.
     """
     if leads.ndim < 2 or leads.shape[-1] != 12:
         raise ValueError(f"expected samples x 12 leads, got shape {leads.shape}")
-    out = leads.copy()
-    lead_i, lead_ii = leads[..., 0], leads[..., 1]
+    out = leads.copy() if copy else leads
+    lead_i, lead_ii = out[..., 0], out[..., 1]
     out[..., 2] = lead_ii - lead_i
     out[..., 3] = -(lead_i + lead_ii) / 2
     out[..., 4] = lead_i - lead_ii / 2

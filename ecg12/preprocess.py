@@ -65,7 +65,7 @@ def preprocess(
 
 
 def to_millivolts(y: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """Invert :func:`preprocess`'s scaling: model units back to mV."""
+    """Invert :func:`preprocess`'s scaling: model units back to mV (always a new array)."""
     return (np.asarray(y, dtype=np.float32) * np.float32(spec.scale_mv)).astype(
         np.float32, copy=False
     )

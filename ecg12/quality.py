@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecg12.dsp import amplitude, band_ratio, r_peaks
+from ecg12.dsp import amplitude, band_ratio, median, r_peaks
 from ecg12.errors import InputError
 
 __all__ = ["QualityReport", "check_lead", "check_leads"]
@@ -175,7 +175,7 @@ def _unlike_training_data(x: np.ndarray, fs: float, amplitude: float, source: st
     peaks = r_peaks(x, fs)
     if peaks.size >= 4:
         rr = np.diff(peaks) / fs
-        rate = 60.0 / float(np.median(rr))
+        rate = 60.0 / median(rr)
         cv = float(rr.std() / rr.mean())
         if cv > IRREGULAR_RR_CV:
             warnings.append(

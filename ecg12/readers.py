@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg12.dsp import amplitude
+from ecg12.dsp import amplitude, median
 from ecg12.errors import InputError
 from ecg12.formats import Channel, Parsed, default_names, table_channels
 from ecg12.leads import LEAD_NAMES, lead_index
@@ -586,7 +586,7 @@ def _check_millivolts(x: np.ndarray, name: str, unit: str, source: str) -> None:
     finite = x[np.isfinite(x)]
     if finite.size == 0:
         return  # all-NaN is the quality check's error
-    median_abs = float(np.median(np.abs(finite)))
+    median_abs = median(np.abs(finite))
     spread = float(amplitude(finite))
     if median_abs > _MAX_MEDIAN_ABS_MV or spread > _MAX_RANGE_MV:
         raise InputError(

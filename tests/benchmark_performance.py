@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 PARTS = ("speed", "long", "batch", "host")
 PAGE = REPO / "docs" / "performance.md"
 BARE = Path(__file__).with_name("benchmark_ort.py")
+# Every run writes into a folder of its own, all removed together when the script ends, never
+# between runs: on ext4 without a journal (this project's machines) each file creation scans
+# past the inodes freed in the last minute or so, and removing one run's 400 files made the next
+# run's file creations cost up to ~1 ms of kernel CPU per record more (seen with ``perf``).
 #: Session config entries a bare session copies from ecg12's when they are set.
 CONFIG_KEYS = ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning")
 
@@ -106,8 +110,7 @@ def reconstruct_here(model: Model, inputs: list[str], out: Path, *options: str) 
 def warm_up(model: Model, folder: Path, scratch: Path) -> None:
     """Run a few records first, so that lazy imports are not counted as host work."""
     files = sorted(str(p) for p in folder.glob("*.hea"))[:8]
-    reconstruct_here(model, files, scratch / "warm")
-    shutil.rmtree(scratch / "warm")
+    reconstruct_here(model, files, scratch / "warm")  # kept: see the note on outputs above
 
 
 def cpu_seconds() -> float:
@@ -151,7 +154,6 @@ def host_part(
             reconstruct_here(model, [str(folder)], out, "--workers", str(w), *extra)
             cpu.append(cpu_seconds() - started_cpu)
             wall.append(time.perf_counter() - started)
-            shutil.rmtree(out)
         what = " ".join(["--workers", str(w), *extra])
         runs.append(HostRun(what, statistics.median(cpu) / n * 1000, n / statistics.median(wall)))
     return runs
@@ -247,9 +249,8 @@ def bare_command(model: Model, replay: Replay, folder: Path, scratch: Path) -> l
     hands the session; returns the command that runs them through bare onnxruntime with the
     real session's model file and settings."""
     replay.keep, replay.batches = True, []
-    reconstruct_here(model, [str(folder)], scratch / "recorded")
+    reconstruct_here(model, [str(folder)], scratch / f"recorded-{folder.name}")
     replay.keep = False
-    shutil.rmtree(scratch / "recorded")
     batches, settings = scratch / f"{folder.name}.npz", scratch / f"{folder.name}.json"
     np.savez(batches, **{f"b{i:05d}": b for i, b in enumerate(replay.batches)})
     settings.write_text(json.dumps(session_settings(replay.real)), encoding="utf-8")
@@ -263,13 +264,12 @@ def paired(folder: Path, bare: list[str], options: list[str], scratch: Path, rep
     cli_runs: list[Child] = []
     bare_runs: list[Child] = []
     for r in range(repeats):
-        out = scratch / f"cli-{r}"
+        out = scratch / f"cli-{folder.name}-{r}"
         commands = [reconstruct_cmd([folder], out, *options), bare]
         order = (0, 1) if r % 2 == 0 else (1, 0)
         runs = {k: run_child(commands[k]) for k in order}
         cli_runs.append(runs[0])
         bare_runs.append(runs[1])
-        shutil.rmtree(out)
     return Pairs(cli_runs, bare_runs)
 
 

@@ -125,6 +125,10 @@ def test_limb_leads_obey_einthoven_and_goldberger() -> None:
     np.testing.assert_allclose(avr + avl + avf, 0, atol=1e-12)
     np.testing.assert_allclose(avl, i - ii / 2)
     np.testing.assert_allclose(avf, ii - i / 2)
+    mine = rng.normal(size=(3, 100, 12)).astype(np.float32)  # a batch, rebuilt where it lies
+    want = derive_limb_leads(mine)
+    assert derive_limb_leads(mine, copy=False) is mine
+    np.testing.assert_array_equal(mine, want)
 
 
 def test_lead_names_match_case_insensitively() -> None:
@@ -234,6 +238,20 @@ def test_percentiles_are_numpys_to_the_bit() -> None:
         np.testing.assert_array_equal(
             amplitude(x[:, 0]), np.subtract(*np.percentile(x[:, 0], [99, 1]))
         )
+
+
+def test_median_is_numpys_to_the_bit() -> None:
+    """Odd and even lengths (the mean of the middle two), either float type, with ties."""
+    from ecg12.dsp import median
+
+    rng = np.random.default_rng(12)
+    for trial in range(300):
+        x = rng.normal(size=int(rng.integers(1, 400))).astype((np.float32, np.float64)[trial % 2])
+        if trial % 3 == 0:
+            x = np.round(x, 1)
+        assert median(x) == float(np.median(x))
+    with pytest.raises(ValueError, match="empty"):
+        median(np.array([]))
 
 
 def _butter_sos(fs: float, low: float, high: float | None) -> np.ndarray:

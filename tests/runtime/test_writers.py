@@ -165,6 +165,7 @@ def test_wfdb_bytes_equal_wrsamp(
     sig[-1, 5] = 32.767  # the largest value format 16 holds, and its negative
     sig[0, 6] = -32.767
     sig[: samples // 2, 7] = 0.0125  # ties round half to even, as wfdb's adc does: 12
+    sig[:, 8] = np.nan  # a lead missing throughout
     names = list(ecg12.LEAD_NAMES)
     ours = write_record(sig, fs, names, ["mV"] * 12, comments, tmp_path / "ours" / "rec")
     theirs = _wrsamp(sig, fs, names, comments, tmp_path / "wfdb")
