@@ -6,7 +6,9 @@ from __future__ import annotations
 import glob
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -22,7 +24,7 @@ from rich.table import Table
 
 from ecg12.cli.errors import fail, message, sweep_leftovers, user_errors
 from ecg12.cli.options import input_options
-from ecg12.cli.summary import write_summary
+from ecg12.cli.summary import summary_table
 from ecg12.errors import InputError, printable
 from ecg12.model import DEVICES, load
 from ecg12.pipeline import check_out_fs
@@ -30,6 +32,9 @@ from ecg12.readers import check_rate
 from ecg12.registry import load_registry
 from ecg12.result import Reconstruction
 from ecg12.sources import read_options
+
+if TYPE_CHECKING:
+    from ecg12.cli.batch import Job
 
 FORMATS = ("wfdb", "csv", "npz")
 # What a directory is searched for: WFDB headers stand for their records; signal files
@@ -218,35 +223,44 @@ def command(
         TimeRemainingColumn(),
     )
     failed = 0
-    with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
+    with user_errors(OSError), ExitStack() as stack:  # the summary appears as the stack ends
+        add_row = stack.enter_context(summary_table(summary, overwrite)) if summary else None
+        progress = stack.enter_context(
+            Progress(*columns, console=err, disable=quiet, transient=True)
+        )
         task = progress.add_task("reconstructing", total=len(jobs), speed="")
         started = time.perf_counter()
-        done = 0
-        for job in batch.run(jobs, skip_existing):
-            done += 1
+        for done, job in enumerate(batch.run(jobs, skip_existing), 1):
             speed = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, advance=1, speed=f"{speed:.1f} rec/s")
-            if job.error is not None:
-                failed += 1
-                progress.console.print(f"error: {_one_line(job.error, job.path)}", markup=False)
-                continue
-            if job.status == "skipped":
-                out.print(f"{printable(str(job.path))}: outputs exist, skipped", markup=False)
-                continue
-            for warning in job.result.warnings:
-                progress.console.print(f"warning: {warning}", markup=False)
-            if quiet:  # rich renders what a quiet console then drops: ~4 ms a record
-                continue
-            paths = ", ".join(printable(str(p)) for p in job.written)
-            out.print(f"{printable(str(job.path))} -> {paths}{_leads(job.result)}", markup=False)
-            if job.result.trust_table():
-                out.print(trust_table(job.result))
-    if summary is not None:
-        with user_errors(OSError):
-            write_summary(summary, jobs, overwrite)
+            failed += job.error is not None
+            _report(job, out, progress.console, quiet)
+            if add_row is not None:
+                add_row(job)
+            job.result, job.written = None, []  # reported: a run keeps nothing per file
     if failed:
         err.print(f"{failed} of {len(files)} inputs failed", markup=False)
         raise SystemExit(1)
+
+
+def _report(job: Job, out: Console, console: Console, quiet: bool) -> None:
+    """What became of one input: its error or its warnings (on ``console``, the progress
+    bar's), and unless ``quiet`` where its outputs went and its expected error."""
+    if job.error is not None:
+        console.print(f"error: {_one_line(job.error, job.path)}", markup=False)
+        return
+    if job.status == "skipped":
+        out.print(f"{printable(str(job.path))}: outputs exist, skipped", markup=False)
+        return
+    assert job.result is not None  # ok
+    for warning in job.result.warnings:
+        console.print(f"warning: {warning}", markup=False)
+    if quiet:  # rich renders what a quiet console then drops: ~4 ms a record
+        return
+    paths = ", ".join(printable(str(p)) for p in job.written)
+    out.print(f"{printable(str(job.path))} -> {paths}{_leads(job.result)}", markup=False)
+    if job.result.trust_table():
+        out.print(trust_table(job.result))
 
 
 GRADE_STYLE = {"good": "green", "fair": "yellow", "poor": "bold red"}

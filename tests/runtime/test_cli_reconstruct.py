@@ -296,12 +296,15 @@ def test_groups_keep_input_order_and_results(
             ).read_bytes()
 
 
-def test_a_run_keeps_no_samples_of_the_files_it_wrote(
+def test_a_run_keeps_nothing_of_the_files_it_wrote(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every file's result stays for the summary, but without its samples: memory must not grow
-    with the number of files (240 kB per ten-second record, 2.4 GB per 10,000 files)."""
-    import ecg12.cli.reconstruct
+    """Memory must not grow with the number of files: a result reaches the main process without
+    its samples (240 kB per ten-second record), its summary row is written as it finishes, and
+    then the run lets it go."""
+    import pandas as pd
+
+    import ecg12.cli.summary
 
     x = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:5000, 0]
     folder = tmp_path / "in"
@@ -309,21 +312,25 @@ def test_a_run_keeps_no_samples_of_the_files_it_wrote(
     for k in range(5):
         np.save(folder / f"r{k}.npy", np.roll(x, 150 * k))
     seen = []
-    summarise = ecg12.cli.reconstruct.write_summary
-    monkeypatch.setattr(
-        ecg12.cli.reconstruct,
-        "write_summary",
-        lambda p, jobs, o: seen.extend(jobs) or summarise(p, jobs, o),
-    )
-    table = tmp_path / "summary.csv"
+    row = ecg12.cli.summary.summary_row
+
+    def summarised(job):
+        samples = job.result.p_signal
+        assert samples.shape == (0, 12) and (samples.base is None or samples.base.size == 0)
+        assert job.samples == 5000 and job.written
+        seen.append(job)
+        return row(job)
+
+    monkeypatch.setattr(ecg12.cli.summary, "summary_row", summarised)
+    table = tmp_path / "tables" / "summary.csv"  # a folder the run makes
     args = ["reconstruct", str(folder), "--fs", "500", "-q", "-o", str(tmp_path / "out")]
     assert run(*args, "--summary", str(table)).exit_code == 0
     assert [job.status for job in seen] == ["ok"] * 5
-    for job in seen:
-        samples = job.result.p_signal
-        assert samples.shape == (0, 12) and (samples.base is None or samples.base.size == 0)
-        assert job.samples == 5000 and (job.result.model, job.result.input_fs) == ("tiny", 500.0)
-        assert wfdb.rdheader(str(job.written[0].with_suffix(""))).sig_len == 5000
+    assert all(job.result is None and not job.written for job in seen)
+    assert list(pd.read_csv(table)["duration_s"]) == [10.0] * 5
+    assert [p.name for p in table.parent.iterdir()] == ["summary.csv"]  # no temporary left
+    for k in range(5):
+        assert wfdb.rdheader(str(tmp_path / "out" / f"r{k}_12lead")).sig_len == 5000
 
 
 def test_long_record_streams_to_wfdb(tiny_model: Path, tmp_path: Path) -> None:
