@@ -268,7 +268,7 @@ def to_rate(leads_mv: np.ndarray, fs: float, rate: float) -> np.ndarray:
     independent = resample(leads_mv[:, _RESAMPLED], fs, rate).astype(np.float32)
     out = np.empty((len(independent), len(LEAD_NAMES)), dtype=np.float32)
     out[:, _RESAMPLED] = independent
-    return derive_limb_leads(out, copy=False)  # sets III, aVR, aVL, aVF: every column is set
+    return derive_limb_leads(out, copy=False)  # fills III, aVR, aVL and aVF, left unset
 
 
 def reconstruct(

@@ -128,9 +128,9 @@ def write_file(
     """Assemble one file's result from its stitched prediction and write it under ``stem``,
     staged in the run's ``area`` (None: a temporary folder of its own).
 
-    Returns the result without its samples (the run keeps every file's result for its
-    summary: with them, memory grew by 240 kB per ten-second record, 2.4 GB per 10,000 files,
-    and a worker process sent them all back), the written paths and the samples written.
+    Returns the result without its samples, which are written (what the run reports and
+    summarises needs none of them, and a worker process would send 240 kB per ten-second
+    record back), the written paths and the number of samples written.
     """
     result = assemble(card, prepared, stitched, plan.rate)
     folder, fmt, draw = stem.parent, plan.fmt, plan.draw
