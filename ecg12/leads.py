@@ -144,7 +144,7 @@ def assemble_given(pred: np.ndarray, given: np.ndarray, present: np.ndarray) -> 
         np.where((count == 1)[..., None, None], projected, model),
     )
     out[..., :2] = pair
-    return derive_limb_leads(out)
+    return derive_limb_leads(out, copy=False)
 
 
 def _leads_and_mask(signals: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +165,7 @@ def _limb_from(pair: np.ndarray, like: np.ndarray) -> np.ndarray:
     ``like``, by :func:`derive_limb_leads`'s arithmetic."""
     leads = np.zeros(pair.shape[:-1] + (12,), dtype=like.dtype)
     leads[..., :2] = pair
-    return derive_limb_leads(leads)[..., :N_LIMB]
+    return derive_limb_leads(leads, copy=False)[..., :N_LIMB]
 
 
 def to_standard_order(signal: np.ndarray, names: list[str] | tuple[str, ...]) -> np.ndarray:
@@ -191,7 +191,7 @@ def to_standard_order(signal: np.ndarray, names: list[str] | tuple[str, ...]) ->
         raise KeyError(f"record lacks lead {' and '.join(lacking)} (has {shown})")
     if set(missing) - {"III", "aVR", "aVL", "aVF"}:
         raise KeyError(f"record lacks leads {', '.join(missing)}")
-    derived = derive_limb_leads(np.nan_to_num(out))
+    derived = derive_limb_leads(np.nan_to_num(out), copy=False)
     for name in missing:
         out[:, lead_index(name)] = derived[:, lead_index(name)]
     return out

@@ -100,7 +100,7 @@ def expand(eight: np.ndarray) -> np.ndarray:
     full = np.zeros(shape, dtype=np.float32)
     full[..., _INDEPENDENT] = eight
     flat = full.reshape(-1, 12)
-    return derive_limb_leads(flat).reshape(shape)
+    return derive_limb_leads(flat, copy=False).reshape(shape)
 
 
 def to_microvolts(mv: np.ndarray) -> np.ndarray:
