@@ -35,7 +35,21 @@ def infer(
     batch_size: int = 256,
     present: Sequence[np.ndarray] | None = None,
 ) -> list[Stitched]:
-    """Conditioned signals (model units) -> raw 12-lead predictions (samples x 12).
+    """Conditioned signals (model units) -> raw 12-lead predictions (samples x 12):
+    :func:`predict_windows`, then :func:`stitch_windows` for each signal."""
+    windows = predict_windows(signals, spec, predict, batch_size, present)
+    return [stitch_windows(w, len(x), spec) for x, w in zip(signals, windows, strict=True)]
+
+
+def predict_windows(
+    signals: Sequence[np.ndarray],
+    spec: PreprocessSpec,
+    predict: Predict,
+    batch_size: int = 256,
+    present: Sequence[np.ndarray] | None = None,
+) -> list[np.ndarray]:
+    """Conditioned signals (model units) -> each one's window predictions (windows, 12,
+    window), in order.
 
     Lead I signals (samples,) for a Lead I model; for an any-lead model the given leads
     (samples, 12), zero where not given, with ``present`` holding each signal's (12,) mask.
@@ -61,14 +75,16 @@ def infer(
         if got.shape != want.shape:
             raise ValueError(f"model returned {got.shape}, expected {want.shape}")
         want[...] = got
-    results, k = [], 0
-    for x, w in zip(signals, windows, strict=True):
-        pred = out[k : k + len(w)]
-        results.append(
-            Stitched(stitch(pred, len(x), spec.stride), overlap_spread(pred, len(x), spec.stride))
-        )
-        k += len(w)
-    return results
+    ends = np.cumsum([len(w) for w in windows]).tolist()
+    return [out[end - len(w) : end] for w, end in zip(windows, ends, strict=True)]
+
+
+def stitch_windows(pred: np.ndarray, n: int, spec: PreprocessSpec) -> Stitched:
+    """One ``n``-sample signal's window predictions -> its :class:`Stitched` prediction.
+
+    A step of its own, so that a batch run's workers stitch, not the process feeding the model.
+    """
+    return Stitched(stitch(pred, n, spec.stride), overlap_spread(pred, n, spec.stride))
 
 
 def finish(

@@ -17,7 +17,7 @@ import numpy as np
 
 from ecg12.dsp import resample
 from ecg12.errors import InputError
-from ecg12.inference import Stitched, finish, infer
+from ecg12.inference import finish, predict_windows, stitch_windows
 from ecg12.leads import INDEPENDENT_LEADS, LEAD_NAMES, derive_limb_leads, place_leads
 from ecg12.preprocess import PreprocessSpec, preprocess
 from ecg12.result import Reconstruction
@@ -142,7 +142,7 @@ def reconstruct_inputs(
                 raise
             prepared.append(exc)
     usable = [p for p in prepared if isinstance(p, Prepared)]
-    done = iter(complete(model, usable, rate))  # infer() returns [] for no inputs
+    done = iter(complete(model, usable, rate))  # [] for no inputs
     return [p if isinstance(p, InputError) else next(done) for p in prepared]
 
 
@@ -150,23 +150,25 @@ def complete(model: Model, prepared: list[Prepared], rate: float) -> list[Recons
     """Run the model on prepared inputs (their windows pooled into batches) and assemble each."""
     raw = run_model(model, prepared)
     card = model.card
-    return [assemble(card, p, stitched, rate) for p, stitched in zip(prepared, raw, strict=True)]
+    return [assemble(card, p, windows, rate) for p, windows in zip(prepared, raw, strict=True)]
 
 
-def run_model(model: Model, prepared: list[Prepared]) -> list[Stitched]:
-    """The model on prepared inputs, their windows pooled into batches: each one's stitched
-    prediction."""
+def run_model(model: Model, prepared: list[Prepared]) -> list[np.ndarray]:
+    """The model on prepared inputs, their windows pooled into batches: each one's window
+    predictions (windows, 12, window), which :func:`assemble` stitches."""
     present = None if model.inputs == "lead_i" else [p.present for p in prepared]
     signals = [p.conditioned for p in prepared]
-    return infer(signals, model.spec, model.predict, model.batch_size, present)
+    return predict_windows(signals, model.spec, model.predict, model.batch_size, present)
 
 
 def assemble(
-    card: ModelCard, prepared: Prepared, stitched: Stitched, rate: float
+    card: ModelCard, prepared: Prepared, windows: np.ndarray, rate: float
 ) -> Reconstruction:
-    """One input's stitched prediction -> the 12 leads in mV at ``rate``, with trust (the
-    model's card is all it needs, so a worker process can run it)."""
+    """One input's window predictions -> stitched, the 12 leads in mV at ``rate``, with trust
+    (the model's card is all it needs, so a worker process can run it: the process running the
+    model then only runs it)."""
     spec, lead = card.preprocessing, prepared.lead
+    stitched = stitch_windows(windows, len(prepared.conditioned), spec)
     model_rate = finish(stitched.leads, prepared.conditioned, spec, prepared.present)
     spread = (stitched.spread * spec.scale_mv).astype(np.float32)
     mv = to_rate(model_rate, spec.fs, rate)

@@ -54,20 +54,34 @@ def stitch(
     """
     count, leads, window = pred.shape
     lo, hi = span or (0, n)
+    parts, norm = _stitch_plan(n, window, stride, lo, hi)
+    if len(parts) != count:
+        raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
+    acc = np.zeros((leads, hi - lo), dtype=np.float64)
+    for p, (first, last, into, weights) in zip(pred, parts, strict=True):
+        acc[:, into : into + last - first] += p[:, first:last] * weights  # float64, as norm
+    return (acc / norm).T.astype(np.float32)
+
+
+@lru_cache(maxsize=64)
+def _stitch_plan(
+    n: int, window: int, stride: int, lo: int, hi: int
+) -> tuple[list[tuple[int, int, int, np.ndarray]], np.ndarray]:
+    """Where each window overlapping samples [lo, hi) goes: its samples [first, last), placed
+    at ``into`` of the span, and their weights; and the span's summed weights. The same for
+    every record of one length, so made once (read-only)."""
     starts = window_starts(n, window, stride)
     starts = starts[(starts < hi) & (starts + window > lo)].tolist()
-    if len(starts) != count:
-        raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
     w = crossfade_weights(window, stride)
-    weights = np.stack([_window_weights(w, s, n) for s in starts])
-    weighted = pred * weights[:, None, :]  # float64, as the sums below
-    acc = np.zeros((leads, hi - lo), dtype=np.float64)
-    norm = np.zeros(hi - lo, dtype=np.float64)
-    for s, p, wi in zip(starts, weighted, weights, strict=True):
+    parts, norm = [], np.zeros(hi - lo, dtype=np.float64)
+    for s in starts:
         a, b = max(s, lo), min(s + window, hi)
-        acc[:, a - lo : b - lo] += p[:, a - s : b - s]
-        norm[a - lo : b - lo] += wi[a - s : b - s]
-    return (acc / norm).T.astype(np.float32)
+        weights = _window_weights(w, s, n)[a - s : b - s]
+        weights.flags.writeable = False
+        norm[a - lo : b - lo] += weights
+        parts.append((a - s, b - s, a - lo, weights))
+    norm.flags.writeable = False
+    return parts, norm
 
 
 def _window_weights(w: np.ndarray, start: int, n: int) -> np.ndarray:

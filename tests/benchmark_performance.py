@@ -113,9 +113,11 @@ def warm_up(model: Model, folder: Path, scratch: Path) -> None:
     reconstruct_here(model, files, scratch / "warm")  # kept: see the note on outputs above
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process, all threads, and of its ended worker processes."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+def cpu_seconds(children: bool = True) -> float:
+    """User + system CPU time of this process, all threads, and (``children``) of its ended
+    worker processes."""
+    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) if children else (resource.RUSAGE_SELF,)
+    usage = [resource.getrusage(w) for w in who]
     return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
@@ -130,6 +132,9 @@ class HostRun:
     cpu_ms: float  # CPU per record, all threads and worker processes, their start included
     further_ms: float  # CPU per record beyond a run on one record per worker: start-up left out
     records_per_s: float  # what the host side alone could sustain (wall)
+    # With worker processes: the further_ms of the process that runs the model, which no
+    # number of workers shares out (None with threads: they are all that process)
+    serial_ms: float | None
 
 
 def host_part(
@@ -153,23 +158,28 @@ def host_part(
         # One record per worker, so that the short run starts every worker the long one does.
         few = first_records(folder, scratch / f"host-few-{tag}", w)
         cpu: dict[Path, list[float]] = {folder: [], few: []}
+        own: dict[Path, list[float]] = {folder: [], few: []}  # this process alone
         wall = []
         for r in range(repeats):
             for source in (folder, few):
                 out = scratch / f"host-{source.name}-{tag}-{r}"
                 started, started_cpu = time.perf_counter(), cpu_seconds()
+                started_own = cpu_seconds(children=False)
                 reconstruct_here(model, [str(source)], out, "--workers", str(w), *extra)
                 cpu[source].append(cpu_seconds() - started_cpu)
+                own[source].append(cpu_seconds(children=False) - started_own)
                 if source == folder:
                     wall.append(time.perf_counter() - started)
         what = " ".join(["--workers", str(w), *extra])
         many, start = statistics.median(cpu[folder]), statistics.median(cpu[few])
+        own_many, own_start = statistics.median(own[folder]), statistics.median(own[few])
         runs.append(
             HostRun(
                 what,
                 many / n * 1000,
                 (many - start) / (n - w) * 1000,
                 n / statistics.median(wall),
+                (own_many - own_start) / (n - w) * 1000 if extra else None,
             )
         )
     return runs
@@ -404,7 +414,13 @@ def batch_section(b: BatchRun) -> str:
 def host_section(runs: list[HostRun]) -> str:
     """Part (d): the host side alone, and how it scales with worker threads and processes."""
     rows = [
-        [r.workers, f"{r.cpu_ms:.2f}", f"{r.further_ms:.2f}", f"{r.records_per_s:.0f}"]
+        [
+            r.workers,
+            f"{r.cpu_ms:.2f}",
+            f"{r.further_ms:.2f}",
+            "" if r.serial_ms is None else f"{r.serial_ms:.2f}",
+            f"{r.records_per_s:.0f}",
+        ]
         for r in runs
     ]
     return (
@@ -414,12 +430,16 @@ def host_section(runs: list[HostRun]) -> str:
         "threads and worker processes (whose start, about a second of CPU each, is counted). "
         "Target: <= 3 ms of CPU per ten-second record. The third column leaves the start out: "
         "the CPU of the whole run less that of a run on one record per worker, over the other "
-        "records.\n\n"
+        "records. With worker processes, the fourth column is the part of it spent in the "
+        "process that runs the model (handing files to the workers and back, batching): "
+        "serial work that more workers do not share, so it bounds the records/s of a run on "
+        "any number of cores to 1000 / that figure.\n\n"
         + table(
             [
                 "workers",
                 "host CPU per record (ms)",
                 "each further record (ms)",
+                "of which the model's process (ms)",
                 "records/s, host side alone",
             ],
             rows,

@@ -20,12 +20,13 @@ from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
 
+import numpy as np
+
 from ecg12.errors import Ecg12Error, InputError
-from ecg12.inference import Stitched
 from ecg12.model import Device, Model, load
 from ecg12.outputs import Staging
 from ecg12.pipeline import Prepared, assemble, prepare_lead, run_model
-from ecg12.registry import ModelCard, Registry
+from ecg12.registry import Registry
 from ecg12.result import Reconstruction
 from ecg12.sources import ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
@@ -119,20 +120,20 @@ def read_file(plan: Plan, path: Path) -> tuple[str, Prepared | None]:
 
 def write_file(
     plan: Plan,
-    card: ModelCard,
+    name: str,
     prepared: Prepared,
-    stitched: Stitched,
+    windows: np.ndarray,
     stem: Path,
     area: Path | None,
 ) -> tuple[Reconstruction, list[Path], int]:
-    """Assemble one file's result from its stitched prediction and write it under ``stem``,
-    staged in the run's ``area`` (None: a temporary folder of its own).
+    """Assemble one file's result from model ``name``'s window predictions and write it under
+    ``stem``, staged in the run's ``area`` (None: a temporary folder of its own).
 
     Returns the result without its samples, which are written (what the run reports and
     summarises needs none of them, and a worker process would send 240 kB per ten-second
     record back), the written paths and the number of samples written.
     """
-    result = assemble(card, prepared, stitched, plan.rate)
+    result = assemble(plan.registry.card(name), prepared, windows, plan.rate)
     folder, fmt, draw = stem.parent, plan.fmt, plan.draw
     written = result.write(folder, fmt, plan.overwrite, stem.name, plot=draw, area=area)
     kept = replace(result, p_signal=result.p_signal[:0].copy())  # a copy: a view holds them all
@@ -233,9 +234,9 @@ class Batch:
                     job.status, job.error = "failed", exc
                 continue
             raw = run_model(model, [p for _, p in mine])
-            for (job, prepared), stitched in zip(mine, raw, strict=True):
+            for (job, prepared), windows in zip(mine, raw, strict=True):
                 area = _area(staging, job.stem.parent)
-                args = (model.card, prepared, stitched, job.stem, area)
+                args = (name, prepared, windows, job.stem, area)
                 writes[id(job)] = self._start(pool, write_file, *args)
         for job, _ in group:
             item = read[id(job)]

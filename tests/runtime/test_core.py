@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ecg12.dsp import bandpass, notch, resample
-from ecg12.inference import finish, infer
+from ecg12.inference import finish, infer, predict_windows, stitch_windows
 from ecg12.leads import LEAD_NAMES, derive_limb_leads, lead_index, to_standard_order
 from ecg12.preprocess import PreprocessSpec, preprocess, to_millivolts
 from ecg12.windows import crossfade_weights, overlap_spread, split, stitch, window_starts
@@ -171,6 +171,26 @@ def test_infer_pools_records_and_finish_makes_consistent_mv() -> None:
     out = finish(raw[2].leads, xs[2], SPEC)
     np.testing.assert_allclose(out[:, 0], xs[2])  # Lead I is the input itself
     np.testing.assert_allclose(out[:, 2], out[:, 1] - out[:, 0], atol=1e-6)
+
+
+def test_pooled_window_predictions_are_each_records_own() -> None:
+    """predict_windows hands each record exactly its own windows' predictions, in order, from
+    batches that cut across records; stitching them apart gives what infer gives."""
+    xs = [
+        np.random.default_rng(s).normal(size=n).astype(np.float32) for s, n in [(1, 700), (2, 2500)]
+    ]
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return np.stack([w * (k + 1) for k in range(12)], axis=1)
+
+    windows = predict_windows(xs, SPEC, predict, batch_size=3)
+    for x, w in zip(xs, windows, strict=True):
+        np.testing.assert_array_equal(w, predict(split(x, SPEC.window, SPEC.stride)))
+    whole = infer(xs, SPEC, predict, batch_size=3)
+    for x, w, stitched in zip(xs, windows, whole, strict=True):
+        alone = stitch_windows(w, len(x), SPEC)
+        np.testing.assert_array_equal(alone.leads, stitched.leads)
+        np.testing.assert_array_equal(alone.spread, stitched.spread)
 
 
 @pytest.mark.parametrize("fs, rate", [(250.0, 500.0), (500.0, 250.0), (250.0, 360.0)])

@@ -299,6 +299,25 @@ def test_values_that_cannot_be_mv(tmp_path: Path, truth) -> None:
         read_lead(tmp_path / "uv.npy", fs=500)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_the_mv_check_refuses_exactly_past_its_limits(seed: int) -> None:
+    """Channels scaled to sit near either limit (median |x| 20, p1-p99 50 mV), some with NaN:
+    refused exactly where the measured median or range is past its limit."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 3000))
+    x = rng.standard_normal(n) * rng.choice([0.5, 5.0, 15.0]) + rng.choice([0.0, 18.0, 25.0])
+    x[rng.random(n) < 0.05] = np.nan
+    finite = x[np.isfinite(x)]
+    p1, p99 = np.percentile(finite, [1, 99])
+    past = np.median(np.abs(finite)) > 20.0 or p99 - p1 > 50.0
+    rec = Recording(x[:, None], 500.0, ["I"], ["mV"], "near.npy", "npy", [])
+    if past:
+        with pytest.raises(InputError, match="does not look like mV"):
+            select_lead(rec)
+    else:
+        select_lead(rec)
+
+
 def test_no_lead_i(tmp_path: Path, truth, shared_data: Path) -> None:
     lines = ["II,V1"] + [f"{a:.4f},{b:.4f}" for a, b in truth.p_signal[:, [1, 6]]]
     with pytest.raises(InputError, match=r"no Lead I \(channels: II, V1\); pass --lead NAME"):
