@@ -40,6 +40,11 @@ STREAM_ABOVE_S = SEGMENT_S
 FILE_ERRORS = (Ecg12Error, OSError, ValueError)
 
 T = TypeVar("T")
+#: A file's place in a worker task: the task's future, and the file's index in it.
+Handle = tuple[Future, int]
+#: Tasks per worker that a group's reads (or writes) are cut into: a few, so that a slow file
+#: holds up only its own share.
+TASKS_PER_WORKER = 2
 
 
 @dataclass
@@ -159,11 +164,12 @@ def _keep_plan(plan: Plan) -> None:
     _PLAN = plan
 
 
-def _timed_with_plan(
-    work: Callable[..., T], *args: Any
-) -> tuple[float, T | None, Exception | None]:
-    """:func:`_timed` in a worker process, with the plan it was started with."""
-    return _timed(work, _PLAN, *args)
+def _timed_each(
+    work: Callable[..., T], plan: Plan | None, calls: list[tuple[Any, ...]]
+) -> list[tuple[float, T | None, Exception | None]]:
+    """:func:`_timed` ``work(plan, *args)`` for each file's ``args`` of a task, one file after
+    the other; in a worker process (``plan`` None) with the plan it was started with."""
+    return [_timed(work, plan or _PLAN, *args) for args in calls]
 
 
 @dataclass(frozen=True)
@@ -194,38 +200,48 @@ class Batch:
         spawn = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(self.workers, spawn, _keep_plan, (self.plan,))
 
-    def _start(self, pool: Executor, work: Callable[..., T], *args: Any) -> Future:
-        """``work(plan, *args)`` in a worker, timed (:func:`_timed`). A worker process has the
-        plan from its start: sent with every file, it (the registry, ~50 kB) cost ~0.8 ms of
-        CPU per file to pickle and unpickle."""
-        if self.processes:
-            return pool.submit(_timed_with_plan, work, *args)
-        return pool.submit(_timed, work, self.plan, *args)
+    def _start(
+        self, pool: Executor, work: Callable[..., T], calls: list[tuple[Any, ...]]
+    ) -> list[Handle]:
+        """``work(plan, *args)`` for each file's ``args``, timed (:func:`_timed`), in a few
+        tasks of several files each: a task costs the process running the model ~0.1 ms of
+        CPU to hand over and take back. A worker process has the plan from its start: sent with
+        every file, it (the registry, ~50 kB) cost ~0.8 ms of CPU per file to pickle and
+        unpickle."""
+        if not calls:
+            return []
+        size = -(-len(calls) // (TASKS_PER_WORKER * self.workers))
+        plan = None if self.processes else self.plan
+        handles: list[Handle] = []
+        for k in range(0, len(calls), size):
+            task = pool.submit(_timed_each, work, plan, calls[k : k + size])
+            handles += [(task, i) for i in range(len(calls[k : k + size]))]
+        return handles
 
     def _submit(
         self, pool: Executor, group: list[Job], skip_existing: bool
-    ) -> list[tuple[Job, Future | None]]:
-        out: list[tuple[Job, Future | None]] = []
+    ) -> list[tuple[Job, Handle | None]]:
+        todo = []
         for job in group:
             if job.error is not None:
                 job.status = "failed"
-                out.append((job, None))
             elif skip_existing and all(t.exists() for t in record_files(job.stem, self.plan.fmt)):
                 job.status = "skipped"
-                out.append((job, None))
             else:
-                out.append((job, self._start(pool, read_file, job.path)))
-        return out
+                todo.append(job)
+        reads = self._start(pool, read_file, [(job.path,) for job in todo])
+        handles = dict(zip(map(id, todo), reads, strict=True))
+        return [(job, handles.get(id(job))) for job in group]
 
     def _finish_group(
-        self, pool: Executor, group: list[tuple[Job, Future | None]], staging: Staging
+        self, pool: Executor, group: list[tuple[Job, Handle | None]], staging: Staging
     ) -> Iterator[Job]:
-        read = {id(job): _settle(job, future) for job, future in group}
+        read = {id(job): _settle(job, handle) for job, handle in group}
         ready: dict[str, list[tuple[Job, Prepared]]] = {}  # each model's files together
         for job, _ in group:
             if (item := read[id(job)]) is not None and item[1] is not None:
                 ready.setdefault(item[0], []).append((job, item[1]))
-        writes = {}
+        writes: dict[int, Handle] = {}
         for name, mine in ready.items():
             try:
                 model = self.models.get(name)
@@ -234,10 +250,12 @@ class Batch:
                     job.status, job.error = "failed", exc
                 continue
             raw = run_model(model, [p for _, p in mine])
-            for (job, prepared), windows in zip(mine, raw, strict=True):
-                area = _area(staging, job.stem.parent)
-                args = (name, prepared, windows, job.stem, area)
-                writes[id(job)] = self._start(pool, write_file, *args)
+            calls = [
+                (name, prepared, windows, job.stem, _area(staging, job.stem.parent))
+                for (job, prepared), windows in zip(mine, raw, strict=True)
+            ]
+            started = self._start(pool, write_file, calls)
+            writes.update(zip((id(job) for job, _ in mine), started, strict=True))
         for job, _ in group:
             item = read[id(job)]
             if id(job) in writes:
@@ -272,12 +290,13 @@ def _area(staging: Staging, folder: Path) -> Path | None:
         return None
 
 
-def _settle(job: Job, future: Future | None) -> Any:
+def _settle(job: Job, handle: Handle | None) -> Any:
     """A worker's value for ``job`` (None where it failed, or was never submitted), its time
     added to the job's and its error made the job's."""
-    if future is None:
+    if handle is None:
         return None
-    seconds, value, error = future.result()
+    task, i = handle
+    seconds, value, error = task.result()[i]
     job.seconds += seconds
     if error is not None:
         job.status, job.error = "failed", error
