@@ -54,7 +54,10 @@ def stitch(
     """
     count, leads, window = pred.shape
     lo, hi = span or (0, n)
-    parts, norm = _stitch_plan(n, window, stride, lo, hi)
+    if span is None:
+        parts, norm = _whole_plan(n, window, stride)
+    else:
+        parts, norm = _stitch_plan(n, window, stride, lo, hi)
     if len(parts) != count:
         raise ValueError(f"{count} windows do not cover {n} samples at stride {stride}")
     acc = np.zeros((leads, hi - lo), dtype=np.float64)
@@ -63,13 +66,19 @@ def stitch(
     return (acc / norm).T.astype(np.float32)
 
 
-@lru_cache(maxsize=64)
-def _stitch_plan(
-    n: int, window: int, stride: int, lo: int, hi: int
-) -> tuple[list[tuple[int, int, int, np.ndarray]], np.ndarray]:
+_StitchPlan = tuple[list[tuple[int, int, int, np.ndarray]], np.ndarray]
+
+
+@lru_cache(maxsize=8)
+def _whole_plan(n: int, window: int, stride: int) -> _StitchPlan:
+    """:func:`_stitch_plan` of a whole ``n``-sample signal: the same for every record of that
+    length, so made once. (A long record's spans are each stitched once: theirs are not kept.)"""
+    return _stitch_plan(n, window, stride, 0, n)
+
+
+def _stitch_plan(n: int, window: int, stride: int, lo: int, hi: int) -> _StitchPlan:
     """Where each window overlapping samples [lo, hi) goes: its samples [first, last), placed
-    at ``into`` of the span, and their weights; and the span's summed weights. The same for
-    every record of one length, so made once (read-only)."""
+    at ``into`` of the span, and their weights (read-only); and the span's summed weights."""
     starts = window_starts(n, window, stride)
     starts = starts[(starts < hi) & (starts + window > lo)].tolist()
     w = crossfade_weights(window, stride)
