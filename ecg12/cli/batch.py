@@ -215,8 +215,9 @@ class Batch:
         plan = None if self.processes else self.plan
         handles: list[Handle] = []
         for k in range(0, len(calls), size):
-            task = pool.submit(_timed_each, work, plan, calls[k : k + size])
-            handles += [(task, i) for i in range(len(calls[k : k + size]))]
+            task_calls = calls[k : k + size]
+            task = pool.submit(_timed_each, work, plan, task_calls)
+            handles += [(task, i) for i in range(len(task_calls))]
         return handles
 
     def _submit(
