@@ -41,9 +41,9 @@ def summary_table(path: Path, overwrite: bool = False) -> Iterator[Callable[[Job
     """
     with atomic_file(path, overwrite) as f:
 
-        def add(*rows: Sequence[object]) -> None:
+        def add(row: Sequence[object]) -> None:
             buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            csv.writer(buffer, lineterminator="\n").writerow(row)
             f.write(buffer.getvalue().encode("utf-8"))
 
         add(COLUMNS)
