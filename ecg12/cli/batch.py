@@ -12,6 +12,7 @@ picklable arguments, so worker processes run them as threads do.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -45,6 +46,28 @@ Handle = tuple[Future, int]
 #: Tasks per worker that a group's reads (or writes) are cut into: a few, so that a slow file
 #: holds up only its own share.
 TASKS_PER_WORKER = 2
+#: Runs of at least this many files on a GPU get worker processes unless told otherwise. Threads
+#: share one interpreter lock, so host work does not scale over cores with them. With the network
+#: replayed (an infinitely fast GPU: ``python tests/benchmark_performance.py --only host
+#: --records N --workers 1 2 --processes 2`` on 2 cores), host records/s for N = 100 / 300 /
+#: 1,000: 1 thread 256 / 241 / 234, 2 threads 195 / 198 / 193, 2 processes 149 / 267 / 345.
+#: Each process starts in about a second: they pay from about 300 files, and more with more cores.
+PROCESSES_FROM = 300
+
+
+def use_processes(device: str, files: int) -> bool:
+    """Whether a run's workers should be processes when the user did not say: on a GPU, where
+    host work is the limit, for runs long enough to repay starting them. On the CPU the network
+    is the limit (~90 % of the CPU) and threads keep up with it."""
+    return device == "cuda" and files >= PROCESSES_FROM
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or ``taskset``'s share, where the
+    system says), which is what the default number of workers follows."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass

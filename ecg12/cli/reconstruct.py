@@ -4,7 +4,6 @@ pictures) out."""
 from __future__ import annotations
 
 import glob
-import os
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -138,13 +137,13 @@ def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Workers reading, checking and writing files [default: the CPU count].",
+    help="Workers reading, checking and writing files [default: the usable cores].",
 )
 @click.option(
-    "--processes",
-    is_flag=True,
-    help="Run the workers as processes, not threads: host work then scales over the cores "
-    "(many files on a GPU); each starts in about a second.",
+    "--processes/--threads",
+    default=None,
+    help="Run the workers as processes (host work then scales over the cores; each starts in "
+    "about a second) or threads [default: processes for 300 files or more on a GPU].",
 )
 @click.option(
     "--summary",
@@ -172,7 +171,7 @@ def command(
     recursive: bool,
     skip_existing: bool,
     workers: int | None,
-    processes: bool,
+    processes: bool | None,
     summary: Path | None,
     overwrite: bool,
     quiet: bool,
@@ -184,7 +183,7 @@ def command(
     model's batches; files longer than half an hour stream through in bounded memory (WFDB
     output). One bad file never stops the others.
     """
-    from ecg12.cli.batch import Batch, Job, Models, Plan
+    from ecg12.cli.batch import Batch, Job, Models, Plan, usable_cores, use_processes
 
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -212,7 +211,9 @@ def command(
     named = model.name if model_name is not None else None
     mains = float(notch) if notch else None
     plan = Plan(registry, named, options, rate, mains, fmt, draw, overwrite)
-    batch = Batch(plan, Models(model, registry, device), workers or os.cpu_count() or 1, processes)
+    if processes is None:
+        processes = use_processes(model.device, len(jobs))
+    batch = Batch(plan, Models(model, registry, device), workers or usable_cores(), processes)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -366,7 +366,7 @@ def test_worker_processes_write_what_threads_write(
     shutil.copy(EXAMPLES / "holter_mlii_v5.hea", inputs)  # a file the Lead I model refuses
     shutil.copy(EXAMPLES / "holter_mlii_v5.dat", inputs)
     runs = {}
-    for how in (["--workers", "1"], ["--workers", "2", "--processes"]):
+    for how in (["--workers", "1", "--threads"], ["--workers", "2", "--processes"]):
         out, table = tmp_path / how[-1], tmp_path / f"{how[-1]}.csv"
         result = run("reconstruct", str(inputs), "-o", str(out), "--summary", str(table), *how)
         assert result.exit_code == 1
@@ -379,3 +379,14 @@ def test_worker_processes_write_what_threads_write(
     assert p_errors == errors
     pd.testing.assert_frame_equal(p_summary, summary)
     assert len(files) == 6 and p_files == files
+
+
+def test_workers_are_processes_by_default_only_for_long_runs_on_a_gpu() -> None:
+    """Threads share one interpreter lock: on a GPU, where host work is the limit, a long run
+    needs processes; a short one is faster without their start, and on the CPU the network is
+    the limit."""
+    from ecg12.cli.batch import PROCESSES_FROM, use_processes
+
+    assert use_processes("cuda", PROCESSES_FROM)
+    assert not use_processes("cuda", PROCESSES_FROM - 1)
+    assert not use_processes("cpu", 100 * PROCESSES_FROM)
