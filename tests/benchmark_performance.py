@@ -433,7 +433,9 @@ def host_section(runs: list[HostRun]) -> str:
         "records. With worker processes, the fourth column is the part of it spent in the "
         "process that runs the model (handing files to the workers and back, batching): "
         "serial work that more workers do not share, so it bounds the records/s of a run on "
-        "any number of cores to 1000 / that figure.\n\n"
+        "any number of cores to 1000 / that figure. Worker threads share one interpreter "
+        "lock: more of them add CPU per record, not records/s; worker processes add records/s "
+        "(on a GPU, where host work is the limit, runs of 300 files or more get them).\n\n"
         + table(
             [
                 "workers",
