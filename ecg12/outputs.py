@@ -84,14 +84,18 @@ def staged(
 
 class Staging:
     """The temporary folders of a run that publishes many file sets (one per record): one per
-    output folder, made when first asked for and removed when the run ends.
+    output folder, made when first asked for and removed when the run ends. Folders below
+    ``root`` (an archive's subfolders, mirrored) are staged in the same subfolders of root's
+    temporary folder, so a run leaves temporary files in root alone, however many subfolders
+    it writes.
 
     A folder made and removed for every set cost about 0.3 ms a record here, and two changes
     to an output folder that may hold a whole archive. Sets staged in one folder at the same
     time must have distinct names, as the files of one run in one output folder have.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root: str | Path | None = None) -> None:
+        self._root = None if root is None else Path(root)
         self._made: dict[Path, Path] = {}
 
     def __enter__(self) -> Staging:
@@ -102,8 +106,13 @@ class Staging:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def area(self, folder: str | Path) -> Path:
-        """The run's temporary folder in ``folder`` (made, with ``folder``, if missing)."""
-        folder = Path(folder)
+        """The run's temporary folder for ``folder`` (made, with ``folder``, if missing)."""
+        folder, root = Path(folder), self._root
+        if root is not None and folder != root and folder.is_relative_to(root):
+            area = self.area(root) / folder.relative_to(root)
+            folder.mkdir(parents=True, exist_ok=True)
+            area.mkdir(parents=True, exist_ok=True)
+            return area
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
             self._made[folder] = _temp_folder(folder)

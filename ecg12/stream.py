@@ -252,13 +252,18 @@ class Stream:
         )
 
     def write(
-        self, outdir: str | Path, name: str | None = None, overwrite: bool = False
+        self,
+        outdir: str | Path,
+        name: str | None = None,
+        overwrite: bool = False,
+        area: Path | None = None,
     ) -> list[Path]:
-        """Write the record as WFDB block by block (all files or none); returns the paths."""
+        """Write the record as WFDB block by block (all files or none); returns the paths.
+        ``area``: a run's :class:`~ecg12.outputs.Staging` folder to write them in first."""
         from ecg12.writers import open_wfdb
 
         stem = Path(outdir) / (name or record_name(self.lead.source))
-        with open_wfdb(stem, self.rate, list(LEAD_NAMES), ["mV"] * 12, overwrite) as out:
+        with open_wfdb(stem, self.rate, list(LEAD_NAMES), ["mV"] * 12, overwrite, area) as out:
             for block in self:
                 out.write(block)
             out.comments = self.result.comments

@@ -186,15 +186,21 @@ class WfdbWriter:
 
 @contextmanager
 def open_wfdb(
-    path: str | Path, fs: float, sig_name: list[str], units: list[str], overwrite: bool = False
+    path: str | Path,
+    fs: float,
+    sig_name: list[str],
+    units: list[str],
+    overwrite: bool = False,
+    area: Path | None = None,
 ) -> Iterator[WfdbWriter]:
-    """A :class:`WfdbWriter` for ``path`` (a stem); its files appear only once it closes cleanly.
+    """A :class:`WfdbWriter` for ``path`` (a stem); its files appear only once it closes cleanly
+    (staged in ``area``, a run's staging folder, if given).
 
     Set ``comments`` on it before the block ends; the written paths are in ``targets``.
     """
     targets = record_files(path, "wfdb")
     _check_names(sig_name, units)  # before a temporary folder is made
-    with staged(targets[0].parent, [t.name for t in targets], overwrite) as tmp:
+    with staged(targets[0].parent, [t.name for t in targets], overwrite, area) as tmp:
         writer = WfdbWriter(tmp / targets[0].stem, fs, sig_name, units)
         writer.targets = targets
         try:

@@ -205,10 +205,13 @@ class Batch:
     workers: int
     processes: bool = False
 
-    def run(self, jobs: list[Job], skip_existing: bool) -> Iterator[Job]:
-        """Yield each job once it is finished, in input order."""
+    def run(
+        self, jobs: list[Job], skip_existing: bool, outdir: Path | None = None
+    ) -> Iterator[Job]:
+        """Yield each job once it is finished, in input order. Outputs in subfolders of
+        ``outdir`` are staged in its temporary folder (:class:`~ecg12.outputs.Staging`)."""
         groups = [jobs[k : k + GROUP] for k in range(0, len(jobs), GROUP)]
-        with Staging() as staging, self._pool() as pool:  # the pool's writes end first
+        with Staging(outdir) as staging, self._pool() as pool:  # the pool's writes end first
             pending = self._submit(pool, groups[0], skip_existing) if groups else []
             for k in range(len(groups)):
                 current = pending
@@ -288,17 +291,18 @@ class Batch:
                     job.result, job.written, job.samples = written
                     job.status = "ok"
             elif item is not None and item[1] is None and job.error is None:
-                self._stream(job, item[0])
+                self._stream(job, item[0], staging)
             yield job
 
-    def _stream(self, job: Job, name: str) -> None:
+    def _stream(self, job: Job, name: str, staging: Staging) -> None:
         started = time.perf_counter()
         try:
             model = self.models.get(name)
             opened = open_recording(job.path, self.plan.options)
             lead = open_for(model.inputs, opened, self.plan.options)
             stream = Stream(model, lead, self.plan.rate, self.plan.notch_hz)
-            job.written = stream.write(job.stem.parent, job.stem.name, self.plan.overwrite)
+            area = _area(staging, job.stem.parent)
+            job.written = stream.write(job.stem.parent, job.stem.name, self.plan.overwrite, area)
             job.result, job.samples, job.status = stream.result, stream.sig_len, "ok"
         except FILE_ERRORS as exc:
             job.status, job.error = "failed", exc

@@ -41,22 +41,27 @@ FORMATS = ("wfdb", "csv", "npz")
 INPUT_SUFFIXES = (".hea", ".edf", ".csv", ".tsv", ".txt", ".npy")
 
 
-def output_names(files: list[Path]) -> dict[Path, str]:
-    """``<stem>_12lead`` per input; inputs sharing a stem but not a suffix (rec.hea, rec.csv)
-    keep their suffix (``rec_hea_12lead``). Stems are compared ignoring case."""
-    suffixes: dict[str, set[str]] = {}
-    for f in files:
-        suffixes.setdefault(f.stem.casefold(), set()).add(f.suffix.lower())
+def output_names(files: dict[Path, Path]) -> dict[Path, Path]:
+    """Each input's output stem relative to OUTDIR: its folder there (``files`` maps each input
+    to it) and ``<stem>_12lead``. Inputs sharing a stem but not a suffix in one output folder
+    (rec.hea, rec.csv) keep their suffix (``rec_hea_12lead``). Stems are compared ignoring
+    case."""
+    suffixes: dict[tuple[Path, str], set[str]] = {}
+    for f, sub in files.items():
+        suffixes.setdefault((sub, f.stem.casefold()), set()).add(f.suffix.lower())
     return {
-        f: f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead"
-        if len(suffixes[f.stem.casefold()]) > 1
-        else f"{f.stem}_12lead"
-        for f in files
+        f: sub
+        / (
+            f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead"
+            if len(suffixes[sub, f.stem.casefold()]) > 1
+            else f"{f.stem}_12lead"
+        )
+        for f, sub in files.items()
     }
 
 
-def name_clashes(names: dict[Path, str]) -> dict[Path, InputError]:
-    """The inputs whose output name an earlier input of the run has, each with its error.
+def name_clashes(names: dict[Path, Path]) -> dict[Path, InputError]:
+    """The inputs whose output an earlier input of the run has, each with its error.
 
     Names are compared ignoring case, as macOS and Windows compare file names. The first input
     keeps the name; renaming the others silently would make outputs hard to trace back.
@@ -64,37 +69,52 @@ def name_clashes(names: dict[Path, str]) -> dict[Path, InputError]:
     first: dict[str, Path] = {}
     clashes = {}
     for path, name in names.items():
-        earlier = first.setdefault(name.casefold(), path)
+        earlier = first.setdefault(name.as_posix().casefold(), path)
         if earlier != path:
             clashes[path] = InputError(
-                f"its output name {name} is already that of {printable(str(earlier))} in this "
-                "run; reconstruct the two in separate runs or into separate --outdir folders",
+                f"its output name {name.as_posix()} is already that of "
+                f"{printable(str(earlier))} in this run; reconstruct the two in separate runs or "
+                "into separate --outdir folders",
                 path,
             )
     return clashes
 
 
-def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]:
+def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> dict[Path, Path]:
     """Files as given, directories searched (with their subfolders if ``recursive``), glob
-    patterns expanded."""
-    found: list[Path] = []
+    patterns expanded: each file, with the folder its outputs go to, relative to OUTDIR (a
+    file found in a subfolder of a folder given keeps that subfolder; any other, none)."""
+    found: dict[Path, Path] = {}
+    here = Path()
     for item in items:
         path = Path(item)
         if path.is_dir():
             inside = path.rglob("*") if recursive else path.iterdir()
-            found += sorted(p for p in inside if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
+            chosen = sorted(p for p in inside if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
+            for p in chosen:
+                found.setdefault(p, p.parent.relative_to(path))
         elif any(c in item for c in "*?[") and not path.exists():
-            found += sorted(Path(p) for p in glob.glob(item))
+            for p in sorted(Path(p) for p in glob.glob(item)):
+                found.setdefault(p, here)
         else:
-            found.append(path)
+            found.setdefault(path, here)
     # A WFDB signal file stands for its record: read it once, through its header.
-    records = [
-        p.with_suffix(".hea")
-        if p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").exists()
-        else p
-        for p in found
-    ]
-    return list(dict.fromkeys(records))
+    records: dict[Path, Path] = {}
+    for p, sub in found.items():
+        is_signal = p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").exists()
+        records.setdefault(p.with_suffix(".hea") if is_signal else p, sub)
+    return records
+
+
+def make_jobs(files: dict[Path, Path], outdir: Path) -> list[Job]:
+    """A job per input (``files``: each with its output folder relative to ``outdir``); one
+    whose output name an earlier input has fails from the start. Only the jobs outlive this:
+    an archive's list of files is held once."""
+    from ecg12.cli.batch import Job
+
+    names = output_names(files)
+    clashes = name_clashes(names)
+    return [Job(path, outdir / names[path], error=clashes.get(path)) for path in files]
 
 
 @click.command("reconstruct")
@@ -129,7 +149,12 @@ def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> list[Path]
     default=None,
     help="Remove 50 or 60 Hz mains interference before reconstruction.",
 )
-@click.option("-r", "--recursive", is_flag=True, help="Search folders and their subfolders.")
+@click.option(
+    "-r",
+    "--recursive",
+    is_flag=True,
+    help="Search folders and their subfolders; outputs go to the same subfolders of OUTDIR.",
+)
 @click.option(
     "--skip-existing", is_flag=True, help="Skip inputs whose outputs exist (resume a run)."
 )
@@ -183,14 +208,14 @@ def command(
     model's batches; files longer than half an hour stream through in bounded memory (WFDB
     output). One bad file never stops the others.
     """
-    from ecg12.cli.batch import Batch, Job, Models, Plan, usable_cores, use_processes
+    from ecg12.cli.batch import Batch, Models, Plan, usable_cores, use_processes
 
     out = Console(quiet=quiet, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if any(not item.strip() for item in inputs):
         fail("an input name is empty")
-    files = expand_inputs(inputs, recursive)
-    if not files:
+    jobs = make_jobs(expand_inputs(inputs, recursive), outdir)
+    if not jobs:
         fail("no input files found")
     if summary is not None and summary.exists() and not overwrite:
         fail(f"{summary} exists; pass --overwrite to replace it")
@@ -203,9 +228,6 @@ def command(
         model = load(model_name, device=device, registry=registry)
     if model.device_note and not quiet:
         err.print(f"note: {model.device_note}", markup=False)
-    names = output_names(files)
-    clashes = name_clashes(names)
-    jobs = [Job(path, outdir / names[path], error=clashes.get(path)) for path in files]
     for folder in dict.fromkeys([outdir, *([summary.parent] if summary else [])]):
         sweep_leftovers(folder, quiet)
     named = model.name if model_name is not None else None
@@ -231,7 +253,7 @@ def command(
         )
         task = progress.add_task("reconstructing", total=len(jobs), speed="")
         started = time.perf_counter()
-        for done, job in enumerate(batch.run(jobs, skip_existing), 1):
+        for done, job in enumerate(batch.run(jobs, skip_existing, outdir), 1):
             speed = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, advance=1, speed=f"{speed:.1f} rec/s")
             failed += job.error is not None
@@ -240,7 +262,7 @@ def command(
                 add_row(job)
             job.result, job.written = None, []  # reported: a run keeps nothing per file
     if failed:
-        err.print(f"{failed} of {len(files)} inputs failed", markup=False)
+        err.print(f"{failed} of {len(jobs)} inputs failed", markup=False)
         raise SystemExit(1)
 
 

@@ -140,6 +140,40 @@ def test_inputs_sharing_an_output_name_are_refused_not_merged(
     assert f"input: {first}," in (out / "r000_12lead.hea").read_text()
 
 
+def test_a_folder_searched_recursively_keeps_its_subfolders(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """Records of one name in different subfolders (sites, patients) are all reconstructed, each
+    into its subfolder of OUTDIR, however the run is cut into groups and workers; a long one
+    streams there too. Files given one by one still share OUTDIR itself."""
+    names = {f"site{k}/p{j}": -1.0 if k else 1.0 for k in range(2) for j in range(2)}
+    for sub, sign in names.items():
+        _lead_i_files(tmp_path / "in" / sub, ["ecg.npy"], sign)
+    long = np.tile(wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:, 0], 70)  # 35 min
+    np.save(tmp_path / "in" / "site1" / "p0" / "day.npy", long)
+    out = tmp_path / "out"
+    for how in (["--workers", "1"], ["--workers", "2", "--processes"]):
+        folder = out / how[-1]
+        result = run(
+            "reconstruct", str(tmp_path / "in"), "-r", "-o", str(folder), "--fs", "500", *how
+        )
+        assert result.exit_code == 0, result.output
+        for sub, sign in names.items():
+            rec = wfdb.rdrecord(str(folder / sub / "ecg_12lead"))
+            source = tmp_path / "in" / sub / "ecg.npy"
+            assert f"input: {source}, lead I, 500 Hz, npy" in rec.comments
+            lead_i = wfdb.rdrecord(str(EXAMPLES / "lead_i")).p_signal[:, 0]
+            assert sign * np.corrcoef(rec.p_signal[:, 0], lead_i)[0, 1] > 0.9  # its own data
+        assert wfdb.rdheader(str(folder / "site1" / "p0" / "day_12lead")).sig_len == 35 * 60 * 500
+        assert sorted(p.name for p in folder.iterdir()) == ["site0", "site1"]
+        assert not list(folder.rglob(".ecg12-*"))  # no staging folder left anywhere
+    flat = tmp_path / "flat"
+    files = [str(tmp_path / "in" / sub / "ecg.npy") for sub in names]
+    result = run("reconstruct", *files, "-o", str(flat), "--fs", "500")
+    assert result.exit_code == 1 and "3 of 4 inputs failed" in result.output
+    assert sorted(p.name for p in flat.iterdir()) == ["ecg_12lead.dat", "ecg_12lead.hea"]
+
+
 def test_two_runs_into_one_folder_keep_their_own_outputs(tiny_model: Path, tmp_path: Path) -> None:
     """The issue's race: two real processes, inputs of the same names, no --overwrite."""
     names = [f"r{k:03d}.npy" for k in range(40)]
@@ -250,11 +284,16 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert bad["input"].endswith("bad.csv") and "bad.csv" in bad["error"]
     assert np.allclose(summary.loc[summary["status"] == "ok", "duration_s"], 10.0)
     assert (summary.loc[summary["status"] == "ok", "host_seconds"] > 0).all()
-    assert len(list(out.glob("*_12lead.dat"))) == 12
-    first = (out / "r00_12lead.hea").read_bytes()
+    # The outputs keep the input's subfolders; the run's staging folder, in out, is gone.
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(
+        f"site{k % 3}/day1/r{k:02d}_12lead.{suffix}" for k in range(12) for suffix in ("dat", "hea")
+    )
+    assert not [p for p in out.rglob("*") if p.name.startswith(".ecg12-")]
+    first = (out / "site0" / "day1" / "r00_12lead.hea").read_bytes()
     result = run(*args, "-r", "--skip-existing", "--summary", str(table), "--overwrite")
     assert (pd.read_csv(table)["status"] == "skipped").sum() == 12
-    assert (out / "r00_12lead.hea").read_bytes() == first
+    assert (out / "site0" / "day1" / "r00_12lead.hea").read_bytes() == first
     assert run(*args, "-r", "--summary", str(table)).exit_code == 1  # never over a summary
 
 

@@ -122,6 +122,32 @@ def test_sets_staged_in_a_runs_area_leave_it_empty_and_the_run_removes_it(
     assert (out / "r2.hea").read_text() == "header 2"
 
 
+def test_subfolders_of_a_runs_root_are_staged_in_the_roots_area(tmp_path: Path) -> None:
+    """Sets of one name bound for two subfolders, staged at the same time, do not meet; the
+    subfolders are made; the run leaves one temporary folder (in root) and removes it."""
+    out = tmp_path / "out"
+    with Staging(out) as staging:
+        areas = [staging.area(out / site / "p1") for site in ("a", "b")]
+        assert areas[0] != areas[1] and areas[0].parent.parent == staging.area(out)
+        with (
+            staged(out / "a" / "p1", ["r.hea"], area=areas[0]) as first,
+            staged(out / "b" / "p1", ["r.hea"], area=areas[1]) as second,
+        ):
+            (first / "r.hea").write_text("site a")
+            (second / "r.hea").write_text("site b")
+        assert [p.name for p in out.iterdir() if p.name.startswith(".ecg12-")] != []
+    assert (out / "a" / "p1" / "r.hea").read_text() == "site a"
+    assert (out / "b" / "p1" / "r.hea").read_text() == "site b"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "a",
+        "a/p1",
+        "a/p1/r.hea",
+        "b",
+        "b/p1",
+        "b/p1/r.hea",
+    ]
+
+
 def test_atomic_file_replaces_by_default_and_refuses_when_asked(tmp_path: Path) -> None:
     path = write_text(tmp_path / "cache.json", "old")
     assert write_text(path, "new").read_text() == "new"
