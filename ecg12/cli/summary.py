@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 COLUMNS = (
     "input",
+    "output",
     "status",
     "error",
     "duration_s",
@@ -56,6 +57,7 @@ def summary_row(job: Job) -> list[object]:
     errors = [] if rec is None or rec.expected_error_mv is None else rec.expected_error_mv
     return [
         str(job.path),
+        str(job.stem) if job.status in ("ok", "skipped") else "",  # the record: add the suffix
         job.status,
         "" if job.error is None else message(job.error),
         "" if rec is None else f"{job.samples / rec.fs:.3f}",

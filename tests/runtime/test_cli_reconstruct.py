@@ -284,6 +284,13 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert bad["input"].endswith("bad.csv") and "bad.csv" in bad["error"]
     assert np.allclose(summary.loc[summary["status"] == "ok", "duration_s"], 10.0)
     assert (summary.loc[summary["status"] == "ok", "host_seconds"] > 0).all()
+    assert pd.isna(bad["output"])  # failed: written nowhere
+    for _, row in summary[summary["status"] == "ok"].iterrows():
+        source = Path(row["input"])  # in/siteK/day1/rKK.npy -> out/siteK/day1/rKK_12lead
+        assert row["output"] == str(
+            out / source.relative_to(tmp_path / "in").parent / f"{source.stem}_12lead"
+        )
+        assert wfdb.rdheader(row["output"]).sig_len == 5000
     # The outputs keep the input's subfolders; the run's staging folder, in out, is gone.
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == sorted(
@@ -292,7 +299,9 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert not [p for p in out.rglob("*") if p.name.startswith(".ecg12-")]
     first = (out / "site0" / "day1" / "r00_12lead.hea").read_bytes()
     result = run(*args, "-r", "--skip-existing", "--summary", str(table), "--overwrite")
-    assert (pd.read_csv(table)["status"] == "skipped").sum() == 12
+    skipped = pd.read_csv(table)
+    assert (skipped["status"] == "skipped").sum() == 12
+    assert set(skipped["output"].dropna()) == set(summary["output"].dropna())
     assert (out / "site0" / "day1" / "r00_12lead.hea").read_bytes() == first
     assert run(*args, "-r", "--summary", str(table)).exit_code == 1  # never over a summary
 
@@ -411,6 +420,7 @@ def test_worker_processes_write_what_threads_write(
         assert result.exit_code == 1
         errors = sorted(line for line in result.output.splitlines() if line.startswith("error"))
         summary = pd.read_csv(table).drop(columns="host_seconds")
+        summary["output"] = summary["output"].str.replace(str(out), "OUT", regex=False)
         files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
         runs[how[-1]] = errors, summary, files
     (errors, summary, files), (p_errors, p_summary, p_files) = runs.values()
