@@ -80,17 +80,30 @@ def name_clashes(names: dict[Path, Path]) -> dict[Path, InputError]:
     return clashes
 
 
-def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> dict[Path, Path]:
+def expand_inputs(
+    items: tuple[str, ...], recursive: bool = False, outdir: Path | None = None
+) -> dict[Path, Path]:
     """Files as given, directories searched (with their subfolders if ``recursive``), glob
     patterns expanded: each file, with the folder its outputs go to, relative to OUTDIR (a
-    file found in a subfolder of a folder given keeps that subfolder; any other, none)."""
+    file found in a subfolder of a folder given keeps that subfolder; any other, none).
+
+    A search never takes files from ``outdir`` where it lies inside the folder searched: a
+    second run would reconstruct the first one's outputs.
+    """
     found: dict[Path, Path] = {}
     here = Path()
     for item in items:
         path = Path(item)
         if path.is_dir():
             inside = path.rglob("*") if recursive else path.iterdir()
-            chosen = sorted(p for p in inside if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
+            skip = _place_in(outdir, path)
+            chosen = sorted(
+                p
+                for p in inside
+                if p.suffix.lower() in INPUT_SUFFIXES
+                and p.is_file()
+                and not (skip and p.relative_to(path).parts[: len(skip)] == skip)
+            )
             for p in chosen:
                 found.setdefault(p, p.parent.relative_to(path))
         elif any(c in item for c in "*?[") and not path.exists():
@@ -104,6 +117,17 @@ def expand_inputs(items: tuple[str, ...], recursive: bool = False) -> dict[Path,
         is_signal = p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").exists()
         records.setdefault(p.with_suffix(".hea") if is_signal else p, sub)
     return records
+
+
+def _place_in(outdir: Path | None, folder: Path) -> tuple[str, ...]:
+    """Where ``outdir`` lies inside ``folder`` (its path from there); empty if it does not
+    (or is ``folder`` itself, whose outputs cannot be told from inputs by place)."""
+    if outdir is None:
+        return ()
+    try:
+        return outdir.resolve().relative_to(folder.resolve()).parts
+    except ValueError:
+        return ()
 
 
 def make_jobs(files: dict[Path, Path], outdir: Path) -> list[Job]:
@@ -214,7 +238,7 @@ def command(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if any(not item.strip() for item in inputs):
         fail("an input name is empty")
-    jobs = make_jobs(expand_inputs(inputs, recursive), outdir)
+    jobs = make_jobs(expand_inputs(inputs, recursive, outdir), outdir)
     if not jobs:
         fail("no input files found")
     if summary is not None and summary.exists() and not overwrite:

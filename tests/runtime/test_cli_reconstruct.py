@@ -174,6 +174,23 @@ def test_a_folder_searched_recursively_keeps_its_subfolders(
     assert sorted(p.name for p in flat.iterdir()) == ["ecg_12lead.dat", "ecg_12lead.hea"]
 
 
+def test_a_search_skips_the_output_folder_inside_it(tiny_model: Path, tmp_path: Path) -> None:
+    """OUTDIR inside the folder searched: a second run does not reconstruct the first's outputs."""
+    _lead_i_files(tmp_path / "in" / "p1", ["ecg.npy"], 1.0)
+    out = tmp_path / "in" / "out"
+    for extra in ([], ["--overwrite"]):
+        result = run(
+            "reconstruct", str(tmp_path / "in"), "-r", "-o", str(out), "--fs", "500", *extra
+        )
+        assert result.exit_code == 0, result.output
+        assert result.output.count(" -> ") == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "p1",
+        "p1/ecg_12lead.dat",
+        "p1/ecg_12lead.hea",
+    ]
+
+
 def test_two_runs_into_one_folder_keep_their_own_outputs(tiny_model: Path, tmp_path: Path) -> None:
     """The issue's race: two real processes, inputs of the same names, no --overwrite."""
     names = [f"r{k:03d}.npy" for k in range(40)]
