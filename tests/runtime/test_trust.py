@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,26 @@ def test_cli_prints_the_table_unless_quiet(calibrated: Path, tmp_path: Path) -> 
     assert all(n in result.output for n in ("aVF", "V6"))
     quiet = CliRunner().invoke(main, ["reconstruct", str(EXAMPLE), "-o", str(tmp_path / "b"), "-q"])
     assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_the_printed_table_lines_up_each_lead(calibrated: Path) -> None:
+    """Each lead's error and grade sit right-aligned under its name, a wide value widening
+    only its own column, in 80 columns for eleven leads."""
+    import dataclasses
+
+    from ecg12.cli.reconstruct import trust_table
+
+    rec = ecg12.reconstruct(EXAMPLE)
+    errors = np.where(np.arange(12) == 3, 12.345, rec.expected_error_mv)
+    lines = trust_table(dataclasses.replace(rec, expected_error_mv=errors)).plain.splitlines()
+    assert [line.split()[0] for line in lines] == ["II", "error", "grade"]
+    assert len({len(line) for line in lines}) == 1 and len(lines[0]) <= 80
+    ends = [m.end() for m in re.finditer(r"\S+", lines[0])]
+    assert ends == [m.end() for m in re.finditer(r"\S+", lines[1])][2:]  # under "error mV"
+    assert ends == [m.end() for m in re.finditer(r"\S+", lines[2])][1:]
+    assert lines[1].split()[2:] == [f"{e:.3f}" for e in errors[1:]]
+    assert lines[2].split()[1:] == rec.grades[1:]
+    assert lines[0].split() == list(LEAD_NAMES[1:])
 
 
 def test_uncalibrated_models_say_nothing(tiny_model: Path, tmp_path: Path) -> None:
