@@ -16,8 +16,10 @@ tables. Not a test: numbers belong in a report, not in assertions that flake.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
+import os
 import pstats
 import resource
 import shutil
@@ -99,12 +101,21 @@ def replayed(name: str | None) -> tuple[Model, Replay]:
     return model, replay
 
 
-def reconstruct_here(model: Model, inputs: list[str], out: Path, *options: str) -> None:
-    """``ecg12 reconstruct`` in this process (quiet), with ``model`` as the model it loads."""
+def reconstruct_here(
+    model: Model, inputs: list[str], out: Path, *options: str, quiet: bool = True
+) -> None:
+    """``ecg12 reconstruct`` in this process, with ``model`` as the model it loads: quiet, or
+    printing what it prints for each file into the void."""
     from ecg12.cli import main, reconstruct
 
-    with mock.patch.object(reconstruct, "load", lambda *a, **k: model):
-        main(["reconstruct", *inputs, "-o", str(out), "-q", *options], standalone_mode=False)
+    with (
+        mock.patch.object(reconstruct, "load", lambda *a, **k: model),
+        open(os.devnull, "w") as void,
+        contextlib.redirect_stdout(void),
+        contextlib.redirect_stderr(void),
+    ):
+        flags = ["-q"] if quiet else []
+        main(["reconstruct", *inputs, "-o", str(out), *flags, *options], standalone_mode=False)
 
 
 def warm_up(model: Model, folder: Path, scratch: Path) -> None:
@@ -148,13 +159,16 @@ def host_part(
     """CPU and wall time per record of the DIR path in this process (imports warmed first),
     median of ``repeats`` runs per count of worker threads, then of worker processes (their
     start, about a second of CPU each, included); and the same on one record per worker, so
-    that what each further record costs can be told from what starting the workers costs."""
+    that what each further record costs can be told from what starting the workers costs.
+    The first count of processes runs once more without ``-q``: what printing each file's
+    lines costs the process that runs the model."""
     warm_up(model, folder, scratch)
     n = len(list(folder.glob("*.hea")))
     runs = []
-    counts = [(w, []) for w in workers] + [(w, ["--processes"]) for w in processes]
-    for w, extra in counts:
-        tag = f"{w}{'p' if extra else ''}"
+    counts = [(w, [], True) for w in workers] + [(w, ["--processes"], True) for w in processes]
+    counts += [(w, ["--processes"], False) for w in processes[:1]]
+    for w, extra, quiet in counts:
+        tag = f"{w}{'p' if extra else ''}{'' if quiet else 'v'}"
         # One record per worker, so that the short run starts every worker the long one does.
         few = first_records(folder, scratch / f"host-few-{tag}", w)
         cpu: dict[Path, list[float]] = {folder: [], few: []}
@@ -165,12 +179,13 @@ def host_part(
                 out = scratch / f"host-{source.name}-{tag}-{r}"
                 started, started_cpu = time.perf_counter(), cpu_seconds()
                 started_own = cpu_seconds(children=False)
-                reconstruct_here(model, [str(source)], out, "--workers", str(w), *extra)
+                options = ["--workers", str(w), *extra]
+                reconstruct_here(model, [str(source)], out, *options, quiet=quiet)
                 cpu[source].append(cpu_seconds() - started_cpu)
                 own[source].append(cpu_seconds(children=False) - started_own)
                 if source == folder:
                     wall.append(time.perf_counter() - started)
-        what = " ".join(["--workers", str(w), *extra])
+        what = " ".join(["--workers", str(w), *extra, *([] if quiet else ["(printing)"])])
         many, start = statistics.median(cpu[folder]), statistics.median(cpu[few])
         own_many, own_start = statistics.median(own[folder]), statistics.median(own[few])
         runs.append(
@@ -424,7 +439,8 @@ def host_section(runs: list[HostRun]) -> str:
         for r in runs
     ]
     return (
-        "## Host work per record\n\n`ecg12 reconstruct DIR -q --workers N [--processes]` with "
+        "## Host work per record\n\n`ecg12 reconstruct DIR -q --workers N [--processes]` (the "
+        "last row without `-q`, its lines printed to /dev/null) with "
         "the network replaced by a stand-in returning a real prediction (imports warmed first): "
         "reading, checks, conditioning, windows, stitching, trust, output rate, writing, all "
         "threads and worker processes (whose start, about a second of CPU each, is counted). "
