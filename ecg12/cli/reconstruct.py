@@ -324,11 +324,8 @@ def trust_table(rec: Reconstruction) -> Text:
     """One compact table per file: expected error (mV) and grade of each reconstructed lead,
     fitting 80 columns. Laid out by hand: a ``rich`` Table took 3.7 ms to print, as much host
     work as a whole ten-second record, in the process that runs the model."""
-    columns = [
-        (name, f"{e:.3f}", grade, max(len(name), len(f"{e:.3f}"), len(grade)))
-        for name, e, grade in rec.trust_table()
-        if name not in rec.measured_leads
-    ]
+    rows = [(n, f"{e:.3f}", g) for n, e, g in rec.trust_table() if n not in rec.measured_leads]
+    columns = [(*row, max(map(len, row))) for row in rows]  # name, error, grade, width
     label = len("error mV")
     header = " " * label + "".join(f" {name:>{w}}" for name, _, _, w in columns)
     text = Text()
