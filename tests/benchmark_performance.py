@@ -104,16 +104,15 @@ def replayed(name: str | None) -> tuple[Model, Replay]:
 def reconstruct_here(
     model: Model, inputs: list[str], out: Path, *options: str, quiet: bool = True
 ) -> None:
-    """``ecg12 reconstruct`` in this process, with ``model`` as the model it loads: quiet, or
-    printing what it prints for each file into the void."""
+    """``ecg12 reconstruct`` in this process, with ``model`` as the model it loads: quiet (its
+    errors in sight), or printing what it prints for each file into the void."""
     from ecg12.cli import main, reconstruct
 
-    with (
-        mock.patch.object(reconstruct, "load", lambda *a, **k: model),
-        open(os.devnull, "w") as void,
-        contextlib.redirect_stdout(void),
-        contextlib.redirect_stderr(void),
-    ):
+    with mock.patch.object(reconstruct, "load", lambda *a, **k: model), contextlib.ExitStack() as s:
+        if not quiet:
+            void = s.enter_context(open(os.devnull, "w"))
+            s.enter_context(contextlib.redirect_stdout(void))
+            s.enter_context(contextlib.redirect_stderr(void))
         flags = ["-q"] if quiet else []
         main(["reconstruct", *inputs, "-o", str(out), *flags, *options], standalone_mode=False)
 
