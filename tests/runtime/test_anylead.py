@@ -663,3 +663,34 @@ def test_cli_streams_long_multi_lead_records(
     back = wfdb.rdrecord(str(tmp_path / "out" / "day_12lead"))
     assert back.sig_len == 90 * 500 and "measured leads: II, V5" in " ".join(back.comments)
     assert_consistent(back.p_signal, atol=2e-3)  # stored at 1 uV per lead
+
+
+@pytest.mark.parametrize("name", ["tiny", "anylead"])
+def test_cuda_batches_come_in_few_shapes_and_the_padding_changes_nothing(
+    anylead_model: Path, name: str
+) -> None:
+    """On CUDA each session call holds a multiple of CUDA_SHAPES windows (cuDNN searches its
+    kernels anew for each input shape), the padding's outputs dropped. Run on the CPU's real
+    session, the model told it is on CUDA: the answers are those of unpadded batches."""
+    from ecg12.model import CUDA_SHAPES
+
+    model = ecg12.load(name, device="cpu")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2 * 1024 + 9, 12, model.spec.window)).astype(np.float32)
+    args = [x[:, 0]]
+    if model.inputs == "any":
+        present = (rng.random((len(x), 12)) < 0.5).astype(np.float32)
+        args = [x * present[:, :, None], present]
+    expected = model.predict(*args)
+    sizes: list[int] = []
+    session = model.session
+
+    class Seen:
+        def run(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            sizes.append(len(next(iter(feeds.values()))))
+            return session.run(names, feeds)
+
+    model.session, model.device = Seen(), "cuda"  # type: ignore[assignment]
+    got = model.predict(*args)
+    assert sizes == [1024, 1024, CUDA_SHAPES]  # 9 windows padded
+    np.testing.assert_array_equal(got, expected)

@@ -291,6 +291,7 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     )
     out, table = tmp_path / "out", tmp_path / "summary.csv"
     args = ["reconstruct", str(tmp_path / "in"), "-o", str(out), "--fs", "500", "-q"]
+    args += ["--device", "cpu"]  # the CPU's batches of 32 (CUDA's hold 1,024)
     assert run(*args).exit_code == 1 and not out.exists()  # not recursive: nothing found
     result = run(*args, "-r", "--workers", "2", "--summary", str(table))
     assert result.exit_code == 1 and "bad.csv" in result.output
@@ -422,12 +423,16 @@ def test_long_record_streams_to_wfdb(tiny_model: Path, tmp_path: Path) -> None:
 
 
 def test_worker_processes_write_what_threads_write(
-    tiny_model: Path, inputs: Path, tmp_path: Path
+    tiny_model: Path, inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--processes: the same files byte for byte, the same failure in the same words, and the
-    same summary as worker threads (files and errors cross process boundaries whole)."""
+    same summary as worker threads (files and errors cross process boundaries whole), with
+    files in groups of two, so that groups are read, run and written at once."""
     import pandas as pd
 
+    import ecg12.cli.batch
+
+    monkeypatch.setattr(ecg12.cli.batch, "GROUP", 2)
     shutil.copy(EXAMPLES / "holter_mlii_v5.hea", inputs)  # a file the Lead I model refuses
     shutil.copy(EXAMPLES / "holter_mlii_v5.dat", inputs)
     runs = {}
