@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import os
-import platform
 import pstats
 import statistics
 import subprocess
@@ -34,8 +32,8 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
-from benchmark_common import reconstruct_cmd, run_child
-from benchmark_performance import write_records
+from benchmark_common import machine, reconstruct_cmd, run_child
+from benchmark_performance import table, write_records
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -164,26 +162,12 @@ def cli_part(folder: Path, scratch: Path, device: str, settings: list[list[str]]
     for k, options in enumerate(settings):
         out = scratch / f"cli-{k}"
         child = run_child(reconstruct_cmd([folder], out, "--device", device, *options))
-        cpu = _children_cpu()
+        cpu = f"{child.cpu_s:.1f} s"  # its worker processes' too: it waited for them
         made = len(list(out.glob("*.hea")))
         label = " ".join(options) or "(defaults)"
         print(f"  {label}: {n / child.wall_s:,.0f} records/s, {made} written, {child.wall_s:.1f} s")
         rows.append([label, f"{n / child.wall_s:,.0f}", f"{child.wall_s:.1f}", cpu, str(made)])
     return rows
-
-
-_last_children = [0.0]
-
-
-def _children_cpu() -> str:
-    """CPU per call of all children since the last call (a child's workers are counted once
-    it has waited for them)."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = usage.ru_utime + usage.ru_stime
-    spent, _last_children[0] = total - _last_children[0], total
-    return f"{spent:.1f} s"
 
 
 def patched(variant: str) -> contextlib.AbstractContextManager:
@@ -235,27 +219,13 @@ def main_part(
     return rows
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def about(device: str) -> str:
-    import onnxruntime as ort
-
+    """The GPU (none on the CPU) and :func:`benchmark_common.machine`'s facts."""
     gpu = "no GPU"
     if device == "cuda":
-        gpu = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    return (
-        f"{gpu}; {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}); "
-        f"Python {platform.python_version()}, onnxruntime {ort.__version__} "
-        f"({', '.join(ort.get_available_providers())})"
-    )
+        query = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+        gpu = subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
+    return "; ".join([gpu, *(f"{k}: {v}" for k, v in machine().items())])
 
 
 def main() -> None:

@@ -34,7 +34,8 @@ from ecg12.sources import ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
 from ecg12.writers import OutputFormat, record_files
 
-#: Files per group: ~600 windows of 10 s records, so every batch the model sees is full.
+#: Files per group: ~450 windows of 10 s records (7 each for EKGAN), so that the CPU's batches
+#: (32) are full; on CUDA a group is one batch.
 GROUP = 64
 #: Groups being read while the model runs an earlier one.
 READ_AHEAD = 2
