@@ -75,14 +75,12 @@ def half_io(path: Path, out: Path) -> Path:
     return out
 
 
-def dims(path: Path) -> tuple[str, str]:
-    """The names of the free batch dimensions of the model's input and output."""
+def dims(path: Path) -> tuple[str, ...]:
+    """The names of the free batch dimensions of the model's inputs and output."""
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
-    return graph.input[0].type.tensor_type.shape.dim[0].dim_param, graph.output[
-        0
-    ].type.tensor_type.shape.dim[0].dim_param
+    return tuple(v.type.tensor_type.shape.dim[0].dim_param for v in (*graph.input, *graph.output))
 
 
 def runner(path: Path, way: Way, batch: int, dtype: Any, device: str) -> Runner:
@@ -132,13 +130,15 @@ def windows_per_s(run: Runner, x: np.ndarray, seconds: float) -> float:
     return statistics.median(rates)
 
 
-def network_part(path: Path, scratch: Path, device: str, batches: list[int], seconds: float):
+def network_part(
+    path: Path, window: int, scratch: Path, device: str, batches: list[int], seconds: float
+):
     """Rows: variant, way, batch, windows/s, and the largest difference from float32 ``run``."""
     half = half_io(path, scratch / "half-io.onnx")
     rng = np.random.default_rng(0)
     rows = []
     for batch in batches:
-        x = (rng.normal(size=(batch, 512)) * 0.5).astype(np.float32)
+        x = (rng.normal(size=(batch, window)) * 0.5).astype(np.float32)
         reference = runner(path, WAYS[0], batch, np.float32, device)(x)
         for label, model, dtype in (("float32", path, np.float32), ("float16", half, np.float16)):
             for way in WAYS:
@@ -247,13 +247,15 @@ def main() -> None:
 
     if args.device == "cuda":
         ecg12.load(device="cuda")  # CUDA must start, else stop here
-    path = ecg12.load(device="cpu").path
+    shipped = ecg12.load(device="cpu")
+    path = shipped.path
     sections = [f"Machine: {about(args.device)}.", f"Command: `{' '.join(sys.argv)}`."]
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         if "network" in args.only:
             print("network")
-            rows = network_part(path, scratch, args.device, args.batches, args.seconds)
+            window = shipped.spec.window
+            rows = network_part(path, window, scratch, args.device, args.batches, args.seconds)
             header = ["in and out", "way", "batch", "windows/s", "largest difference"]
             sections.append("## The network\n\n" + table(header, rows))
         folder = write_records(scratch / "records", args.records)
