@@ -6,7 +6,8 @@
     nice -n 19 python tests/benchmark_performance.py --profile 50    # where host CPU goes
 
 Parts: ``speed`` (tests/benchmark_speed.py: warm latency, cold CLI, peak memory, records/s,
-network windows/s), ``long`` (tests/benchmark_long.py: 1, 6 and 24 h records), ``batch``
+network windows/s), ``long`` (tests/benchmark_long.py: 1, 6 and 24 h records), ``archive``
+(peak memory of a folder of many long records, network replayed), ``batch``
 (``ecg12 reconstruct DIR`` against bare onnxruntime running the very batches ecg12 ran: CPU
 time, records/s) and ``host`` (CPU per record of everything but the network, by
 ``--workers``). A run of every part writes docs/performance.md; a partial run prints its
@@ -42,7 +43,7 @@ from benchmark_speed import measure as measure_speed
 if TYPE_CHECKING:
     from ecg12.model import Model
 
-PARTS = ("speed", "long", "batch", "host")
+PARTS = ("speed", "long", "archive", "batch", "host")
 PAGE = REPO / "docs" / "performance.md"
 BARE = Path(__file__).with_name("benchmark_ort.py")
 # Every run writes into a folder of its own, all removed together when the script ends, never
@@ -88,15 +89,17 @@ class Replay:
 
 def replayed(name: str | None) -> tuple[Model, Replay]:
     """Model ``name`` on the CPU with its session replaced by a :class:`Replay` of its own
-    prediction for one real record."""
+    prediction for one real record (an any-lead model: the default Lead I model's, of the
+    same shape)."""
     import ecg12
     from ecg12.preprocess import preprocess
     from ecg12.windows import split
 
     model = ecg12.load(name, device="cpu")
-    spec = model.spec
+    lead_i = model if model.inputs == "lead_i" else ecg12.load(None, device="cpu")
+    spec = lead_i.spec
     windows = split(preprocess(ten_seconds()[0], 500.0, spec), spec.window, spec.stride)
-    replay = Replay(model.session, model.predict(windows), model.batch_size)
+    replay = Replay(model.session, lead_i.predict(windows), model.batch_size)
     model.session = replay  # type: ignore[assignment]
     return model, replay
 
@@ -237,6 +240,65 @@ def profile_host(model: Model, folder: Path, scratch: Path, top: int = 30) -> No
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+
+
+# --- archive: a folder of long records --------------------------------------------------------
+
+#: The leads of each archive run's records: the Lead I model's, and the any-lead model's.
+ARCHIVE_LEADS = (("I",), ("II", "V5"))
+
+
+def write_long_records(folder: Path, n: int, minutes: float, leads: tuple[str, ...]) -> Path:
+    """``n`` records of ``minutes`` at 500 Hz with ``leads`` (benchmark_speed's minute of beats,
+    shifted per record; later leads scaled) as WFDB files in ``folder``."""
+    from ecg12.writers import write_record
+
+    folder.mkdir(parents=True)
+    x = np.resize(np.concatenate(ten_seconds(n=6)), int(minutes * 60 * 500))
+    for i in range(n):
+        y = np.roll(x, 37 * i)
+        signals = np.stack([y * (1 - 0.3 * k) for k in range(len(leads))], axis=1)
+        units = ["mV"] * len(leads)
+        write_record(signals, 500.0, list(leads), units, ["benchmark"], folder / f"rec{i:04d}")
+    return folder
+
+
+def archive_child(folder: Path, out: Path, name: str | None) -> None:
+    """In a fresh process: ``ecg12 reconstruct FOLDER`` with model ``name`` replayed."""
+    reconstruct_here(replayed(name)[0], [str(folder)], out)
+
+
+def archive_part(records: int, minutes: float, scratch: Path) -> list[tuple[str, str, Child]]:
+    """Each of :data:`ARCHIVE_LEADS`: ``records`` records of ``minutes`` in one folder through
+    ``ecg12 reconstruct`` in a fresh process, network replayed: (leads, model, what it cost)."""
+    from ecg12.registry import load_registry
+
+    registry = load_registry()
+    runs = []
+    for leads in ARCHIVE_LEADS:
+        name = registry.model_for(leads)
+        tag = "-".join(leads)
+        folder = write_long_records(scratch / f"archive-{tag}", records, minutes, leads)
+        child = [sys.executable, __file__, "--archive-child", str(folder), name]
+        runs.append((", ".join(leads), name, run_child([*child, str(scratch / f"out-{tag}")])))
+    return runs
+
+
+def archive_section(runs: list[tuple[str, str, Child]], records: int, minutes: float) -> str:
+    """Part (archive): memory follows windows, not files."""
+    rows = [
+        [leads, name, f"{c.peak_mb:.0f}", f"{c.wall_s:.1f}", f"{c.cpu_s:.1f}"]
+        for leads, name, c in runs
+    ]
+    return (
+        f"## Many long records in one folder\n\n{records} records of {minutes:g} minutes at "
+        "500 Hz (below the 30 minutes from which a record streams) through `ecg12 reconstruct "
+        "DIR -q` in a fresh process, the network replaced by a stand-in returning a real "
+        "prediction: what the batch engine holds at once (records read ahead, window "
+        "predictions, records being written). Groups and model runs of about 4,096 windows "
+        "bound it, however many and however long the files.\n\n"
+        + table(["leads", "model", "peak RSS (MB)", "wall (s)", "CPU (s)"], rows)
+    )
 
 
 # --- batch: the DIR path against bare onnxruntime ---------------------------------------------
@@ -496,7 +558,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--processes", type=int, nargs="*", default=[2], help="worker processes")
     parser.add_argument("--profile", type=int, metavar="N", help="profile host work on N records")
+    parser.add_argument("--archive", type=float, nargs=2, default=[130, 29], metavar=("N", "MIN"))
+    parser.add_argument("--archive-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.archive_child:  # the archive part's fresh process
+        folder, name, out = args.archive_child
+        archive_child(Path(folder), Path(out), name)
+        return
     about = machine()
     print("\n".join(f"{k}: {v}" for k, v in about.items()), flush=True)
     with tempfile.TemporaryDirectory(prefix="ecg12-bench-") as tmp:
@@ -525,6 +593,9 @@ def run_parts(args: argparse.Namespace, scratch: Path) -> list[str]:
         done(speed_section(measure_speed(args.model)[0]))
     if "long" in args.only:
         done(long_section([(h, long_run(h)) for h in args.hours]))
+    if "archive" in args.only:
+        records, minutes = int(args.archive[0]), args.archive[1]
+        done(archive_section(archive_part(records, minutes, scratch), records, minutes))
     if {"batch", "host"} & set(args.only):
         folder = write_records(scratch / "in", args.records)
         model, replay = replayed(args.model)

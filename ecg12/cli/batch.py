@@ -3,8 +3,9 @@
 Workers (threads, or processes) read, check and condition the next groups of files while the
 models run one group, whose windows share full batches per model, and write the group before
 it. Each file gets its own model unless one is named, each model loaded once (:class:`Models`).
-Memory is bounded by the few groups in flight, however many files there are, and a file longer
-than :data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of
+Memory is bounded by windows in flight, however many files there are and however long (groups
+and model runs of about :data:`PART_WINDOWS` windows), and a file longer than
+:data:`STREAM_ABOVE_S` streams through in blocks instead. A failure is a result of
 its file. What workers run (:func:`read_file`, :func:`write_file`) are plain functions of
 picklable arguments, so worker processes run them as threads do.
 """
@@ -18,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
@@ -32,13 +34,22 @@ from ecg12.registry import Registry
 from ecg12.result import Reconstruction
 from ecg12.sources import ReadOptions, choose_model, open_for, open_recording
 from ecg12.stream import SEGMENT_S, Stream
+from ecg12.windows import window_starts
 from ecg12.writers import OutputFormat, record_files
 
 #: Files per group: ~450 windows of 10 s records (7 each for EKGAN), so that the CPU's batches
-#: (32) are full; on CUDA a group is one batch.
+#: (32) are full; on CUDA a group is one batch. Fewer for long records (:class:`Grouping`).
 GROUP = 64
+#: Files per group while no file of the run has been read: its size is not known yet.
+FIRST_GROUP = 8
 #: Groups being read while the model runs an earlier one.
 READ_AHEAD = 2
+#: Windows per model run at most: a group of long records runs in parts, so that the window
+#: predictions alive at once (the part at the model and the one being written, 24.6 kB a window
+#: for EKGAN) stay under ~200 MB however long the records; a group of 64 half-hour records
+#: held 1.8 GB of them. A record with more windows than this runs alone. Groups are sized to
+#: about this many windows too, which bounds the inputs read ahead.
+PART_WINDOWS = 4096
 #: Inputs longer than this stream through in blocks (the whole-record path holds ~1.2 GB/h).
 STREAM_ABOVE_S = SEGMENT_S
 #: What one file may fail with without stopping the others; anything else is a bug.
@@ -202,6 +213,24 @@ def _timed_each(
     return [_timed(work, plan or _PLAN, *args) for args in calls]
 
 
+@dataclass
+class Grouping:
+    """Cuts a run's files into groups as each group is submitted: :data:`GROUP` files, fewer
+    where a file read so far had many windows, so that a group holds about
+    :data:`PART_WINDOWS` (three half-hour records, not 64); :data:`FIRST_GROUP` while no
+    file's size is known (the first ``READ_AHEAD + 1`` groups). What the workers hold read ahead
+    is then bounded by windows, not files."""
+
+    most: int = 0  # the most windows one file of the run has had so far
+
+    def groups(self, jobs: list[Job]) -> Iterator[list[Job]]:
+        k = 0
+        while k < len(jobs):
+            size = min(GROUP, max(1, PART_WINDOWS // self.most)) if self.most else FIRST_GROUP
+            yield jobs[k : k + size]
+            k += size
+
+
 @dataclass(frozen=True)
 class Batch:
     """A run: its plan and models, and how many workers read and write (threads, or processes
@@ -224,17 +253,21 @@ class Batch:
         at 1,060-1,260 records/s this way, with batches of 1,024; at 880-910 settling each
         group before the next, with batches of 256).
         """
-        groups = [jobs[k : k + GROUP] for k in range(0, len(jobs), GROUP)]
+        grouping = Grouping()
+        groups = grouping.groups(jobs)
         with Staging(outdir) as staging, self._pool() as pool:  # the pool's writes end first
-            reading = deque(self._submit(pool, g, skip_existing) for g in groups[:READ_AHEAD])
+            reading = deque(
+                self._submit(pool, g, skip_existing) for g in islice(groups, READ_AHEAD)
+            )
             writing: list[tuple[Job, Handle | None, Read]] | None = None
-            for k in range(len(groups)):
-                if k + READ_AHEAD < len(groups):
-                    reading.append(self._submit(pool, groups[k + READ_AHEAD], skip_existing))
-                started = self._run_models(pool, reading.popleft(), staging)
-                if writing is not None:
-                    yield from self._settle_writes(writing, staging)
-                writing = started
+            while reading:
+                if (group := next(groups, None)) is not None:
+                    reading.append(self._submit(pool, group, skip_existing))
+                for part in self._parts(reading.popleft(), grouping):
+                    started = self._run_models(pool, part, staging)
+                    if writing is not None:
+                        yield from self._settle_writes(writing, staging)
+                    writing = started
             if writing is not None:
                 yield from self._settle_writes(writing, staging)
 
@@ -280,15 +313,37 @@ class Batch:
         handles = dict(zip(map(id, todo), reads, strict=True))
         return [(job, handles.get(id(job))) for job in group]
 
+    def _parts(
+        self, group: list[tuple[Job, Handle | None]], grouping: Grouping
+    ) -> Iterator[list[tuple[Job, Read]]]:
+        """A group's files with what reading them gave, in order, cut into parts of at most
+        :data:`PART_WINDOWS` windows (a longer file alone), each file's windows told to
+        ``grouping``; each read is waited for only when its part is next."""
+        part: list[tuple[Job, Read]] = []
+        windows = 0
+        for job, handle in group:
+            item = _settle(job, handle)
+            size = 0
+            if item is not None and item[1] is not None:
+                spec = self.plan.registry.card(item[0]).preprocessing
+                size = len(window_starts(len(item[1].conditioned), spec.window, spec.stride))
+                grouping.most = max(grouping.most, size)
+            if part and windows + size > PART_WINDOWS:
+                yield part
+                part, windows = [], 0
+            part.append((job, item))
+            windows += size
+        if part:
+            yield part
+
     def _run_models(
-        self, pool: Executor, group: list[tuple[Job, Handle | None]], staging: Staging
+        self, pool: Executor, part: list[tuple[Job, Read]], staging: Staging
     ) -> list[tuple[Job, Handle | None, Read]]:
-        """Take a group's reads, run each model on its files' windows and start writing them:
-        each job with its write (None: nothing to write) and what reading it gave."""
-        read = {id(job): _settle(job, handle) for job, handle in group}
+        """Run each model on a part's windows and start writing its files: each job with its
+        write (None: nothing to write) and what reading it gave."""
         ready: dict[str, list[tuple[Job, Prepared]]] = {}  # each model's files together
-        for job, _ in group:
-            if (item := read[id(job)]) is not None and item[1] is not None:
+        for job, item in part:
+            if item is not None and item[1] is not None:
                 ready.setdefault(item[0], []).append((job, item[1]))
         writes: dict[int, Handle] = {}
         for name, mine in ready.items():
@@ -305,7 +360,7 @@ class Batch:
             ]
             started = self._start(pool, write_file, calls)
             writes.update(zip((id(job) for job, _ in mine), started, strict=True))
-        return [(job, writes.get(id(job)), read[id(job)]) for job, _ in group]
+        return [(job, writes.get(id(job)), item) for job, item in part]
 
     def _settle_writes(
         self, group: list[tuple[Job, Handle | None, Read]], staging: Staging

@@ -295,7 +295,9 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert run(*args).exit_code == 1 and not out.exists()  # not recursive: nothing found
     result = run(*args, "-r", "--workers", "2", "--summary", str(table))
     assert result.exit_code == 1 and "bad.csv" in result.output
-    assert batches == [32, 32, 32, 12]  # 12 x 9 windows of all files share full batches of 32
+    # 12 x 9 windows share batches of 32 within a group: the first, of 8 files while no file's
+    # size is known (one of them broken), and the other 5
+    assert batches == [32, 31, 32, 13]
     summary = pd.read_csv(table)
     assert len(summary) == 13 and (summary["status"] == "ok").sum() == 12
     bad = summary[summary["status"] == "failed"].iloc[0]
@@ -324,11 +326,30 @@ def test_archive_run_pools_batches_resumes_and_summarises(
     assert run(*args, "-r", "--summary", str(table)).exit_code == 1  # never over a summary
 
 
+@pytest.mark.parametrize(
+    ("settings", "calls"),
+    [
+        # groups (r0, r1), (r2, r3), (r4, r5), (r6)
+        ({"GROUP": 2, "FIRST_GROUP": 2}, [18, 9, 18, 9]),
+        # the three groups submitted before any file's size is known: (r0), (r1), (r2); then
+        # groups of 20 // 9 = 2 files: (r3, r4), (r5, r6)
+        ({"FIRST_GROUP": 1, "PART_WINDOWS": 20}, [9, 9, 9, 9, 18]),
+        # parts (r0, r1), (r2, r3, r4), (r5, r6)
+        ({"PART_WINDOWS": 20}, [18, 18, 18]),
+        # a file of more windows than a part: alone
+        ({"PART_WINDOWS": 5}, [9] * 6),
+    ],
+)
 def test_groups_keep_input_order_and_results(
-    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, int],
+    calls: list[int],
 ) -> None:
-    """Files split over several groups (the next read while one runs) come out in input order
-    with their own errors, one model call per group, and the same files one group writes."""
+    """Files split over several groups (the next read while one runs), or a group cut into
+    parts of a few windows (long records), come out in input order with their own errors, one
+    model call per group or part, and the same files one group writes."""
     import pandas as pd
 
     import ecg12.cli.batch
@@ -340,17 +361,19 @@ def test_groups_keep_input_order_and_results(
     for k in range(7):
         np.save(folder / f"r{k}.npy", np.roll(x, 150 * k))
     (folder / "r3.npy").write_bytes(b"not an array")
-    calls: list[int] = []
     predict = Model.predict
-    monkeypatch.setattr(Model, "predict", lambda self, w: calls.append(len(w)) or predict(self, w))
+    seen: list[int] = []
+    monkeypatch.setattr(Model, "predict", lambda self, w: seen.append(len(w)) or predict(self, w))
     base = ["reconstruct", str(folder), "--fs", "500", "-q", "--workers", "2"]
     assert run(*base, "-o", str(tmp_path / "whole")).exit_code == 1
-    monkeypatch.setattr(ecg12.cli.batch, "GROUP", 2)
-    calls.clear()
+    assert seen == [32, 22]  # one group: CPU batches of 32
+    for name, value in settings.items():
+        monkeypatch.setattr(ecg12.cli.batch, name, value)
+    seen.clear()
     table = tmp_path / "summary.csv"
     result = run(*base, "-o", str(tmp_path / "grouped"), "--summary", str(table))
     assert result.exit_code == 1 and "r3.npy" in result.output
-    assert calls == [18, 9, 18, 9]  # groups (r0, r1), (r2, r3), (r4, r5), (r6)
+    assert seen == calls
     summary = pd.read_csv(table)
     assert [Path(i).name for i in summary["input"]] == [f"r{k}.npy" for k in range(7)]
     assert list(summary["status"]) == ["ok"] * 3 + ["failed"] + ["ok"] * 3
