@@ -248,8 +248,9 @@ class Batch:
         ``outdir`` are staged in its temporary folder (:class:`~ecg12.outputs.Staging`).
 
         A pipeline: the groups after the one at the model are being read (:data:`READ_AHEAD`),
-        and the one before it still being written while the model runs, so the workers do not
-        wait for the model's process between groups (an H200 with 16 cores took 10,000 records
+        and the group (or part of one, :meth:`_parts`) before the one at the model still being
+        written while the model runs, so the workers do not wait for the model's process
+        between groups (an H200 with 16 cores took 10,000 records
         at 1,060-1,260 records/s this way, with batches of 1,024; at 880-910 settling each
         group before the next, with batches of 256).
         """
@@ -363,11 +364,11 @@ class Batch:
         return [(job, writes.get(id(job)), item) for job, item in part]
 
     def _settle_writes(
-        self, group: list[tuple[Job, Handle | None, Read]], staging: Staging
+        self, part: list[tuple[Job, Handle | None, Read]], staging: Staging
     ) -> Iterator[Job]:
-        """Yield a group's jobs as their writes finish; a file long enough to stream streams
+        """Yield a part's jobs as their writes finish; a file long enough to stream streams
         here, in this process (its blocks run the model)."""
-        for job, write, item in group:
+        for job, write, item in part:
             if write is not None:
                 if (written := _settle(job, write)) is not None:
                     job.result, job.written, job.samples = written
