@@ -4,7 +4,9 @@ pictures) out."""
 from __future__ import annotations
 
 import glob
+import os
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,26 +43,24 @@ FORMATS = ("wfdb", "csv", "npz")
 INPUT_SUFFIXES = (".hea", ".edf", ".csv", ".tsv", ".txt", ".npy")
 
 
-def output_names(files: dict[Path, Path]) -> dict[Path, Path]:
-    """Each input's output stem relative to OUTDIR: its folder there (``files`` maps each input
-    to it) and ``<stem>_12lead``. Inputs sharing a stem but not a suffix in one output folder
-    (rec.hea, rec.csv) keep their suffix (``rec_hea_12lead``). Stems are compared ignoring
-    case."""
+def output_names(files: dict[Path, Path]) -> dict[Path, str]:
+    """Each input's output stem relative to OUTDIR, '/'-separated: its folder there (``files``
+    maps each input to it) and ``<stem>_12lead``. Inputs sharing a stem but not a suffix in one
+    output folder (rec.hea, rec.csv) keep their suffix (``rec_hea_12lead``). Stems are compared
+    ignoring case. Strings, not paths: an archive has hundreds of thousands."""
     suffixes: dict[tuple[Path, str], set[str]] = {}
     for f, sub in files.items():
         suffixes.setdefault((sub, f.stem.casefold()), set()).add(f.suffix.lower())
-    return {
-        f: sub
-        / (
-            f"{f.stem}_{f.suffix.lstrip('.').lower()}_12lead"
-            if len(suffixes[sub, f.stem.casefold()]) > 1
-            else f"{f.stem}_12lead"
-        )
-        for f, sub in files.items()
-    }
+    names = {}
+    for f, sub in files.items():
+        stem, folder = f.stem, sub.as_posix()
+        if len(suffixes[sub, stem.casefold()]) > 1:
+            stem = f"{stem}_{f.suffix.lstrip('.').lower()}"
+        names[f] = f"{stem}_12lead" if folder == "." else f"{folder}/{stem}_12lead"
+    return names
 
 
-def name_clashes(names: dict[Path, Path]) -> dict[Path, InputError]:
+def name_clashes(names: dict[Path, str]) -> dict[Path, InputError]:
     """The inputs whose output an earlier input of the run has, each with its error.
 
     Names are compared ignoring case, as macOS and Windows compare file names. The first input
@@ -69,10 +69,10 @@ def name_clashes(names: dict[Path, Path]) -> dict[Path, InputError]:
     first: dict[str, Path] = {}
     clashes = {}
     for path, name in names.items():
-        earlier = first.setdefault(name.as_posix().casefold(), path)
+        earlier = first.setdefault(name.casefold(), path)
         if earlier != path:
             clashes[path] = InputError(
-                f"its output name {name.as_posix()} is already that of "
+                f"its output name {name} is already that of "
                 f"{printable(str(earlier))} in this run; reconstruct the two in separate runs or "
                 "into separate --outdir folders",
                 path,
@@ -95,28 +95,49 @@ def expand_inputs(
     for item in items:
         path = Path(item)
         if path.is_dir():
-            inside = path.rglob("*") if recursive else path.iterdir()
-            skip = _place_in(outdir, path)
-            chosen = sorted(
-                p
-                for p in inside
-                if p.suffix.lower() in INPUT_SUFFIXES
-                and p.is_file()
-                and not (skip and p.relative_to(path).parts[: len(skip)] == skip)
-            )
-            for p in chosen:
-                found.setdefault(p, p.parent.relative_to(path))
+            top, skip = os.fspath(path), _place_in(outdir, path)
+            folders: dict[tuple[str, ...], Path] = {(): here}  # each subfolder made once
+            for parts in sorted(_search(top, (), recursive, skip), key=_in_path_order):
+                if (sub := folders.get(parts[:-1])) is None:
+                    sub = folders[parts[:-1]] = Path(*parts[:-1])
+                found.setdefault(Path(os.path.join(top, *parts)), sub)
         elif any(c in item for c in "*?[") and not path.exists():
             for p in sorted(Path(p) for p in glob.glob(item)):
-                found.setdefault(p, here)
+                found.setdefault(_record_of(p), here)
         else:
-            found.setdefault(path, here)
-    # A WFDB signal file stands for its record: read it once, through its header.
-    records: dict[Path, Path] = {}
-    for p, sub in found.items():
-        is_signal = p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").exists()
-        records.setdefault(p.with_suffix(".hea") if is_signal else p, sub)
-    return records
+            found.setdefault(_record_of(path), here)
+    return found
+
+
+def _record_of(path: Path) -> Path:
+    """A WFDB signal file (.dat, .mat) stands for its record: read once, through its header.
+    (A search never finds one: it looks for headers.)"""
+    if path.suffix.lower() in (".dat", ".mat") and (header := path.with_suffix(".hea")).exists():
+        return header
+    return path
+
+
+def _search(
+    folder: str, inside: tuple[str, ...], recursive: bool, skip: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    """The files with an input suffix in ``folder`` (and its subfolders if ``recursive``, not
+    following links to folders, nor going into ``skip``), as their path from the folder
+    searched (``inside``: this folder's). Strings and ``os.scandir``, whose entries know
+    whether they are files: ``Path.rglob`` took 12 s for 100,000 records in nested folders."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            parts = (*inside, entry.name)
+            if entry.is_file():
+                if os.path.splitext(entry.name)[1].lower() in INPUT_SUFFIXES:
+                    yield parts
+            elif recursive and entry.is_dir(follow_symlinks=False) and parts != skip:
+                yield from _search(entry.path, parts, recursive, skip)
+
+
+def _in_path_order(parts: tuple[str, ...]) -> list[str]:
+    """The order ``sorted`` gives :class:`~pathlib.Path` objects: part by part, ignoring case
+    where the system does."""
+    return [os.path.normcase(part) for part in parts]
 
 
 def _place_in(outdir: Path | None, folder: Path) -> tuple[str, ...]:

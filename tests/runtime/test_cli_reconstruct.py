@@ -191,6 +191,34 @@ def test_a_search_skips_the_output_folder_inside_it(tiny_model: Path, tmp_path: 
     ]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges there")
+def test_a_search_takes_input_files_in_path_order(tmp_path: Path) -> None:
+    """What a search finds and in which order: files with an input suffix (links to files
+    too), part by part as paths sort (a/ before a-c/, whatever the characters' codes say),
+    each with its subfolder; not a folder named like a file, a broken link, a link to a
+    folder, nor OUTDIR inside it. A signal file given by name stands for its header."""
+    from ecg12.cli.reconstruct import expand_inputs
+
+    top = tmp_path / "in"
+    for name in ["b.hea", "b.dat", "notes", "a/x.csv", "a-c/y.edf", "a/out/o.hea", "a/k/z.NPY"]:
+        (top / name).parent.mkdir(parents=True, exist_ok=True)
+        (top / name).write_text("")
+    (top / "d.hea").mkdir()
+    (top / "l.csv").symlink_to(top / "a" / "x.csv")
+    (top / "gone.csv").symlink_to(top / "nothing.csv")
+    (top / "linked").symlink_to(top / "a", target_is_directory=True)
+    found = expand_inputs((str(top),), recursive=True, outdir=top / "a" / "out")
+    assert [(p.relative_to(top).as_posix(), sub.as_posix()) for p, sub in found.items()] == [
+        ("a/k/z.NPY", "a/k"),
+        ("a/x.csv", "a"),
+        ("a-c/y.edf", "a-c"),
+        ("b.hea", "."),
+        ("l.csv", "."),
+    ]
+    assert list(expand_inputs((str(top),))) == [top / "b.hea", top / "l.csv"]
+    assert list(expand_inputs((str(top / "b.dat"),))) == [top / "b.hea"]
+
+
 def test_two_runs_into_one_folder_keep_their_own_outputs(tiny_model: Path, tmp_path: Path) -> None:
     """The issue's race: two real processes, inputs of the same names, no --overwrite."""
     names = [f"r{k:03d}.npy" for k in range(40)]
