@@ -7,7 +7,8 @@
 
 Parts: ``speed`` (tests/benchmark_speed.py: warm latency, cold CLI, peak memory, records/s,
 network windows/s), ``long`` (tests/benchmark_long.py: 1, 6 and 24 h records), ``archive``
-(peak memory of a folder of many long records, network replayed), ``batch``
+(peak memory of a folder of many long records, network replayed), ``listing`` (finding
+the files of a large archive and making their jobs), ``batch``
 (``ecg12 reconstruct DIR`` against bare onnxruntime running the very batches ecg12 ran: CPU
 time, records/s) and ``host`` (CPU per record of everything but the network, by
 ``--workers``). A run of every part writes docs/performance.md; a partial run prints its
@@ -43,7 +44,7 @@ from benchmark_speed import measure as measure_speed
 if TYPE_CHECKING:
     from ecg12.model import Model
 
-PARTS = ("speed", "long", "archive", "batch", "host")
+PARTS = ("speed", "long", "archive", "listing", "batch", "host")
 PAGE = REPO / "docs" / "performance.md"
 BARE = Path(__file__).with_name("benchmark_ort.py")
 # Every run writes into a folder of its own, all removed together when the script ends, never
@@ -298,6 +299,54 @@ def archive_section(runs: list[tuple[str, str, Child]], records: int, minutes: f
         "predictions, records being written). Groups and model runs of about 4,096 windows "
         "bound it, however many and however long the files.\n\n"
         + table(["leads", "model", "peak RSS (MB)", "wall (s)", "CPU (s)"], rows)
+    )
+
+
+# --- listing: an archive's files found and made into jobs ------------------------------------
+
+
+def write_empty_archive(folder: Path, n: int) -> Path:
+    """``n`` empty WFDB records (.hea and .dat) in MIMIC-IV-ECG's layout: a folder per
+    thousand patients, then one per patient and one per study."""
+    for i in range(n):
+        study = folder / f"p{1000 + i // 1000:04d}" / f"p{10_000_000 + i}" / f"s{40_000_000 + i}"
+        study.mkdir(parents=True)
+        for suffix in (".hea", ".dat"):
+            (study / f"{40_000_000 + i}{suffix}").touch()
+    return folder
+
+
+def listing_section(n: int, scratch: Path, repeats: int) -> str:
+    """Part (listing): what ``ecg12 reconstruct DIR -r`` does before its first record."""
+    import tracemalloc
+
+    from ecg12.cli.reconstruct import expand_inputs, make_jobs
+
+    folder, out = write_empty_archive(scratch / "listing", n), scratch / "listing-out"
+    found_s, jobs_s = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        found = expand_inputs((str(folder),), True, out)
+        found_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        jobs = make_jobs(found, out)
+        jobs_s.append(time.perf_counter() - started)
+        del found, jobs
+    tracemalloc.start()
+    jobs = make_jobs(expand_inputs((str(folder),), True, out), out)
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rows = [
+        ["files found (s)", f"{statistics.median(found_s):.1f}"],
+        ["jobs made (s)", f"{statistics.median(jobs_s):.1f}"],
+        ["memory held by the jobs (bytes per record)", f"{held / len(jobs):.0f}"],
+        ["memory at most while listing (bytes per record)", f"{peak / len(jobs):.0f}"],
+    ]
+    return (
+        f"## Listing a large archive\n\n{n:,} empty WFDB records (.hea and .dat) in "
+        "MIMIC-IV-ECG's layout of nested folders, found by `ecg12 reconstruct DIR -r` and made "
+        f"into jobs before the first record is read; median of {repeats} runs in this process, "
+        "memory by tracemalloc.\n\n" + table(["", ""], rows)
     )
 
 
@@ -560,6 +609,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N", help="profile host work on N records")
     parser.add_argument("--archive", type=float, nargs=2, default=[130, 29], metavar=("N", "MIN"))
     parser.add_argument("--archive-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--listing", type=int, default=100_000, help="records (listing)")
     args = parser.parse_args()
     if args.archive_child:  # the archive part's fresh process
         folder, name, out = args.archive_child
@@ -596,6 +646,8 @@ def run_parts(args: argparse.Namespace, scratch: Path) -> list[str]:
     if "archive" in args.only:
         records, minutes = int(args.archive[0]), args.archive[1]
         done(archive_section(archive_part(records, minutes, scratch), records, minutes))
+    if "listing" in args.only:
+        done(listing_section(args.listing, scratch, args.repeats))
     if {"batch", "host"} & set(args.only):
         folder = write_records(scratch / "in", args.records)
         model, replay = replayed(args.model)
