@@ -122,16 +122,22 @@ def _search(
 ) -> Iterator[tuple[str, ...]]:
     """The files with an input suffix in ``folder`` (and its subfolders if ``recursive``, not
     following links to folders, nor going into ``skip``), as their path from the folder
-    searched (``inside``: this folder's). Strings and ``os.scandir``, whose entries know
-    whether they are files: ``Path.rglob`` took 12 s for 100,000 records in nested folders."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            parts = (*inside, entry.name)
-            if entry.is_file():
-                if os.path.splitext(entry.name)[1].lower() in INPUT_SUFFIXES:
-                    yield parts
-            elif recursive and entry.is_dir(follow_symlinks=False) and parts != skip:
-                yield from _search(entry.path, parts, recursive, skip)
+    searched (``inside``: this folder's). A folder this user may not read holds nothing, as
+    for ``Path.rglob``. Strings and ``os.scandir``, whose entries know whether they are files:
+    ``Path.rglob`` took 9.9 s for 100,000 records in nested folders, this 3.9 s
+    (``python tests/benchmark_performance.py --only listing``)."""
+    try:
+        with os.scandir(folder) as entries:
+            listed = list(entries)
+    except PermissionError:
+        return
+    for entry in listed:
+        parts = (*inside, entry.name)
+        if entry.is_file():
+            if os.path.splitext(entry.name)[1].lower() in INPUT_SUFFIXES:
+                yield parts
+        elif recursive and entry.is_dir(follow_symlinks=False) and parts != skip:
+            yield from _search(entry.path, parts, recursive, skip)
 
 
 def _in_path_order(parts: tuple[str, ...]) -> list[str]:
